@@ -1,0 +1,110 @@
+//! ProAbono's "Subscription" page, as an axum app.
+//!
+//! ```text
+//! cargo run --example subscriptions --features axum
+//! ```
+//!
+//! `GET /Subscriptions` shows the customer portal in an iframe: the link from
+//! `crylk` when `PortalLinkLayer` accepted it, else the `hosted-home` link of
+//! ProAbono's Customer object (here `PORTAL_FALLBACK_URL`). A small line under
+//! the iframe says which one is shown, and why a `crylk` was refused.
+//!
+//! Environment: `PORT` (default 3000; the server listens on 127.0.0.1 only),
+//! `PORTAL_FALLBACK_URL` (default `https://demo-eur.proabono.com/portal-anon`).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Extension, Router};
+use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
+
+const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
+const GUIDE_CRYLK: &str =
+    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+
+/// The `hosted-home` link a real app reads from ProAbono's Customer object.
+struct Fallback(String);
+
+async fn subscriptions(
+    State(fallback): State<Arc<Fallback>>,
+    target: Option<PortalTarget>,
+    refusal: Option<Extension<Refusal>>,
+) -> impl IntoResponse {
+    let (src, source) = match (&target, refusal) {
+        (Some(target), _) => (target.as_str(), "crylk".to_owned()),
+        (None, Some(Extension(refusal))) => (
+            fallback.0.as_str(),
+            format!("fallback (crylk refused: {refusal})"),
+        ),
+        (None, None) => (fallback.0.as_str(), "fallback (no crylk)".to_owned()),
+    };
+    let page = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="referrer" content="no-referrer">
+<title>Subscriptions</title>
+</head>
+<body>
+<h1>Subscriptions</h1>
+<iframe id="portal" style="width: 100%; height: 700px;" src="{src}" frameborder="0" referrerpolicy="no-referrer"></iframe>
+<p id="portal-source" style="font-size: small; color: #666;">Portal link: {source}</p>
+</body>
+</html>
+"#,
+        src = escape_html(src),
+        source = escape_html(&source),
+    );
+    (
+        // The page's own URL carries the link: keep it out of `Referer`.
+        [(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"))],
+        Html(page),
+    )
+}
+
+/// Escapes text for an HTML attribute value or element content.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn app(fallback: String) -> Router {
+    Router::new()
+        .route("/Subscriptions", get(subscriptions))
+        .with_state(Arc::new(Fallback(fallback)))
+        .layer(PortalLinkLayer::new())
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "PORT is not a port number")
+        })?,
+        Err(_) => 3000,
+    };
+    let fallback =
+        std::env::var("PORTAL_FALLBACK_URL").unwrap_or_else(|_| DEFAULT_FALLBACK.to_owned());
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let addr = listener.local_addr()?;
+    println!("Subscription page listening on http://{addr}");
+    println!("Open: http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}");
+    println!("Refused: http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f");
+    axum::serve(listener, app(fallback)).await
+}

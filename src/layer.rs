@@ -1,0 +1,233 @@
+//! The [`Layer`] and its builder methods.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use crate::policy::{config_host, config_param, OnRefused, Policy};
+use crate::{PortalLink, PortalTarget, Refusal};
+
+/// Wraps a service in [`PortalLink`]: validates the portal link carried by
+/// each request and inserts a [`PortalTarget`] (or a [`Refusal`]) as a
+/// request extension.
+///
+/// [`PortalLinkLayer::new`] is ProAbono's policy; the builder methods adjust
+/// it. Cloning is cheap: the policy sits behind an [`Arc`], shared by every
+/// service the layer builds.
+///
+/// ```
+/// use tower_portal_link::{OnRefused, PortalLinkLayer};
+///
+/// let layer = PortalLinkLayer::new()
+///     .allow_host("billing.example.com")
+///     .max_length(1024)
+///     .on_refused(OnRefused::BadRequest);
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Debug)]
+pub struct PortalLinkLayer {
+    pub(crate) policy: Arc<Policy>,
+}
+
+impl Default for PortalLinkLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PortalLinkLayer {
+    /// ProAbono's policy: the `crylk` parameter, `https` links to
+    /// `proabono.com` or any of its subdomains on the default port, at most
+    /// 2048 bytes once decoded; a refused link is forwarded with its
+    /// [`Refusal`] ([`OnRefused::Forward`]).
+    pub fn new() -> Self {
+        PortalLinkLayer {
+            policy: Arc::new(Policy::PROABONO),
+        }
+    }
+
+    fn policy_mut(&mut self) -> &mut Policy {
+        Arc::make_mut(&mut self.policy)
+    }
+
+    /// The query parameter that carries the link (default `crylk`).
+    ///
+    /// Compared with each parameter's *decoded* name, as a form parser does.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is empty or not printable ASCII without spaces.
+    pub fn parameter(mut self, name: &str) -> Self {
+        self.policy_mut().param = Cow::Owned(config_param(name));
+        self
+    }
+
+    /// Also allows `domain` and every subdomain of it (matched at a label
+    /// boundary: `example.com` allows `a.example.com`, never
+    /// `evilexample.com`). The default list is `proabono.com`.
+    ///
+    /// # Panics
+    ///
+    /// If `domain` is not a host name of at least two labels made of ASCII
+    /// letters, digits and `-` (write international names in their `xn--`
+    /// form).
+    pub fn allow_domain(mut self, domain: &str) -> Self {
+        let domain = config_host("domain", domain, 2);
+        self.policy_mut().domains.to_mut().push(Cow::Owned(domain));
+        self
+    }
+
+    /// Replaces the allowed domains (default `proabono.com`) with `domains`;
+    /// an empty list leaves only the exact hosts of
+    /// [`allow_host`](Self::allow_host).
+    ///
+    /// # Panics
+    ///
+    /// As [`allow_domain`](Self::allow_domain).
+    pub fn allowed_domains<I, D>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = D>,
+        D: AsRef<str>,
+    {
+        let domains = domains
+            .into_iter()
+            .map(|d| Cow::Owned(config_host("domain", d.as_ref(), 2)))
+            .collect();
+        self.policy_mut().domains = Cow::Owned(domains);
+        self
+    }
+
+    /// Also allows exactly `host`, not its subdomains (none by default).
+    ///
+    /// # Panics
+    ///
+    /// If `host` is not a host name made of ASCII letters, digits and `-`.
+    pub fn allow_host(mut self, host: &str) -> Self {
+        let host = config_host("host", host, 1);
+        self.policy_mut().hosts.to_mut().push(Cow::Owned(host));
+        self
+    }
+
+    /// Also accepts plain `http://` links (default `false`). For local
+    /// sandboxes only: an `http` portal leaks the customer's session to the
+    /// network.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.policy_mut().allow_http = allow;
+        self
+    }
+
+    /// Also accepts links to `port` (by default only the scheme's default
+    /// port: 443, or 80 for `http`).
+    pub fn allow_port(mut self, port: u16) -> Self {
+        let ports = self.policy_mut().ports.to_mut();
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+        self
+    }
+
+    /// The longest decoded link accepted, in bytes (default 2048). Longer
+    /// links are refused with [`Refusal::TooLong`] before anything is
+    /// allocated for them.
+    pub fn max_length(mut self, bytes: usize) -> Self {
+        self.policy_mut().max_len = bytes;
+        self
+    }
+
+    /// What happens to a request whose link is present but refused (default
+    /// [`OnRefused::Forward`]).
+    pub fn on_refused(mut self, on_refused: OnRefused) -> Self {
+        self.policy_mut().on_refused = on_refused;
+        self
+    }
+
+    /// The verdict this layer reaches for a raw query string (the part of
+    /// the URI after `?`, still encoded), for code outside tower:
+    /// `Ok(None)` when the parameter is absent.
+    ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().parameter("link");
+    /// let target = layer
+    ///     .target_from_query("link=https%3A%2F%2Fdemo-eur.proabono.com%2Fportal-anon")
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(target.as_str(), "https://demo-eur.proabono.com/portal-anon");
+    /// ```
+    pub fn target_from_query(&self, query: &str) -> Result<Option<PortalTarget>, Refusal> {
+        self.policy.target_from_query(query)
+    }
+
+    /// Validates an already decoded link (read from a database, say) with
+    /// this layer's rules 2 to 7.
+    pub fn validate_link(&self, link: &str) -> Result<PortalTarget, Refusal> {
+        self.policy.validate_decoded(link)
+    }
+}
+
+impl<S> Layer<S> for PortalLinkLayer {
+    type Service = PortalLink<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PortalLink::from_layer(inner, self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_is_cheap_and_shareable() {
+        fn assert<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+        assert::<PortalLinkLayer>();
+        let a = PortalLinkLayer::new();
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.policy, &b.policy));
+    }
+
+    #[test]
+    fn builders_do_not_touch_other_clones() {
+        let a = PortalLinkLayer::new();
+        let b = a.clone().allow_domain("example.com");
+        assert_eq!(a.policy.domains.len(), 1);
+        assert_eq!(b.policy.domains.len(), 2);
+    }
+
+    #[test]
+    fn custom_policy() {
+        let layer = PortalLinkLayer::new()
+            .parameter("link")
+            .allowed_domains(["Example.com"])
+            .allow_host("localhost")
+            .allow_http(true)
+            .allow_port(8080)
+            .max_length(64);
+        let ok = |q: &str| layer.target_from_query(q).map(|t| t.map(|t| t.to_string()));
+        assert_eq!(
+            ok("link=http%3A%2F%2Flocalhost%3A8080%2Fx").unwrap().unwrap(),
+            "http://localhost:8080/x"
+        );
+        assert_eq!(
+            ok("link=https://a.EXAMPLE.com/").unwrap().unwrap(),
+            "https://a.example.com/"
+        );
+        assert_eq!(ok("crylk=https://a.example.com/"), Ok(None));
+        assert_eq!(
+            ok("link=https://proabono.com/"),
+            Err(Refusal::HostNotAllowed)
+        );
+        assert_eq!(
+            ok("link=https://a.localhost/"),
+            Err(Refusal::HostNotAllowed)
+        );
+        assert_eq!(
+            ok("link=https://example.com:8081/"),
+            Err(Refusal::PortNotAllowed)
+        );
+        let long = format!("link=https://example.com/{}", "a".repeat(64));
+        assert_eq!(ok(&long), Err(Refusal::TooLong { max: 64 }));
+    }
+}

@@ -1,0 +1,126 @@
+//! Why a link that is present was refused.
+
+use std::fmt;
+
+/// Why a portal link that is present in the request was refused.
+///
+/// Inserted as a request extension by [`PortalLink`](crate::PortalLink) (in the
+/// default [`OnRefused::Forward`](crate::OnRefused::Forward) mode) so that
+/// handlers and logs can tell "no link" (neither [`PortalTarget`] nor
+/// `Refusal` is present) from "a link that was refused" (only `Refusal` is
+/// present). A refused link never yields a [`PortalTarget`].
+///
+/// The variants follow the validation rules of the crate documentation, in
+/// the order they are checked. A `Refusal` never carries any part of the link
+/// itself: links are bearer secrets, and a `Refusal` is meant to be logged.
+///
+/// [`PortalTarget`]: crate::PortalTarget
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Rule 1: the parameter appears more than once, so two parsers could
+    /// disagree on which one counts.
+    Ambiguous,
+    /// Rule 2: the parameter is present but its value is empty.
+    Empty,
+    /// Rule 2: the decoded value is longer than the configured maximum.
+    TooLong {
+        /// The configured maximum, in bytes.
+        max: usize,
+    },
+    /// Rule 2: the decoded value is not valid UTF-8.
+    InvalidUtf8,
+    /// Rule 2: the decoded value contains a control character, whitespace
+    /// (including a `+` in the raw query, which decodes to a space) or a
+    /// backslash.
+    ForbiddenCharacter,
+    /// Rule 3: the link does not start with `https://` (or `http://`, where
+    /// plain HTTP is allowed).
+    SchemeNotAllowed,
+    /// Rules 4 and 5: the authority is not plain `host[:port]` made of ASCII
+    /// letters, digits, `-` and `.`, or the host has an empty label or a
+    /// trailing dot.
+    MalformedAuthority,
+    /// Rule 5: the host is neither an allowed domain, nor a subdomain of one,
+    /// nor an allowed exact host.
+    HostNotAllowed,
+    /// Rule 6: the port is neither the scheme's default nor an allowed port.
+    PortNotAllowed,
+    /// Rule 7: the WHATWG URL parser does not read the link the way the
+    /// checks above did (another scheme or host, credentials, or no parse).
+    ParserMismatch,
+}
+
+impl Refusal {
+    /// A short, stable, machine-readable code for metrics and structured
+    /// logs, such as `"host_not_allowed"`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Refusal::Ambiguous => "ambiguous",
+            Refusal::Empty => "empty",
+            Refusal::TooLong { .. } => "too_long",
+            Refusal::InvalidUtf8 => "invalid_utf8",
+            Refusal::ForbiddenCharacter => "forbidden_character",
+            Refusal::SchemeNotAllowed => "scheme_not_allowed",
+            Refusal::MalformedAuthority => "malformed_authority",
+            Refusal::HostNotAllowed => "host_not_allowed",
+            Refusal::PortNotAllowed => "port_not_allowed",
+            Refusal::ParserMismatch => "parser_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Ambiguous => f.write_str("the portal link parameter appears more than once"),
+            Refusal::Empty => f.write_str("the portal link is empty"),
+            Refusal::TooLong { max } => {
+                write!(f, "the portal link is longer than {max} bytes")
+            }
+            Refusal::InvalidUtf8 => f.write_str("the portal link is not valid UTF-8"),
+            Refusal::ForbiddenCharacter => f.write_str(
+                "the portal link contains a control character, whitespace or a backslash",
+            ),
+            Refusal::SchemeNotAllowed => f.write_str("the portal link is not an https:// link"),
+            Refusal::MalformedAuthority => {
+                f.write_str("the portal link's host is not a plain ASCII host name")
+            }
+            Refusal::HostNotAllowed => f.write_str("the portal link's host is not allowed"),
+            Refusal::PortNotAllowed => f.write_str("the portal link's port is not allowed"),
+            Refusal::ParserMismatch => {
+                f.write_str("the portal link does not parse as the URL it appears to be")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_code_never_empty() {
+        for r in [
+            Refusal::Ambiguous,
+            Refusal::Empty,
+            Refusal::TooLong { max: 7 },
+            Refusal::InvalidUtf8,
+            Refusal::ForbiddenCharacter,
+            Refusal::SchemeNotAllowed,
+            Refusal::MalformedAuthority,
+            Refusal::HostNotAllowed,
+            Refusal::PortNotAllowed,
+            Refusal::ParserMismatch,
+        ] {
+            assert!(!r.to_string().is_empty());
+            assert!(r.code().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+        }
+        assert_eq!(
+            Refusal::TooLong { max: 7 }.to_string(),
+            "the portal link is longer than 7 bytes"
+        );
+    }
+}
