@@ -62,7 +62,10 @@ async fn subscriptions(
     );
     (
         // The page's own URL carries the link: keep it out of `Referer`.
-        [(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"))],
+        [(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        )],
         Html(page),
     )
 }
@@ -94,14 +97,18 @@ fn app(fallback: String) -> Router {
 async fn main() -> std::io::Result<()> {
     let port = match std::env::var("PORT") {
         Ok(port) => port.parse().map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "PORT is not a port number")
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "PORT is not a port number",
+            )
         })?,
         Err(_) => 3000,
     };
     let fallback =
         std::env::var("PORTAL_FALLBACK_URL").unwrap_or_else(|_| DEFAULT_FALLBACK.to_owned());
 
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let addr = listener.local_addr()?;
     println!("Subscription page listening on http://{addr}");
     println!("Open: http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}");

@@ -207,7 +207,9 @@ mod tests {
             .max_length(64);
         let ok = |q: &str| layer.target_from_query(q).map(|t| t.map(|t| t.to_string()));
         assert_eq!(
-            ok("link=http%3A%2F%2Flocalhost%3A8080%2Fx").unwrap().unwrap(),
+            ok("link=http%3A%2F%2Flocalhost%3A8080%2Fx")
+                .unwrap()
+                .unwrap(),
             "http://localhost:8080/x"
         );
         assert_eq!(

@@ -166,6 +166,11 @@ pub use crate::axum::PortalTargetRejection;
 
 use crate::policy::Policy;
 
+/// The README's examples, run as doctests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The verdict of [`PortalLinkLayer::new`]'s policy for a raw query string
 /// (the part of the URI after `?`, still encoded), for code outside tower.
 ///

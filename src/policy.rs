@@ -138,7 +138,15 @@ mod tests {
     fn config_hosts_are_checked_and_lowercased() {
         assert_eq!(config_host("domain", "Example.COM", 2), "example.com");
         assert_eq!(config_host("host", "localhost", 1), "localhost");
-        for bad in ["com", "", ".example.com", "example.com.", "a..b", "ex ample.com", "é.com"] {
+        for bad in [
+            "com",
+            "",
+            ".example.com",
+            "example.com.",
+            "a..b",
+            "ex ample.com",
+            "é.com",
+        ] {
             let r = std::panic::catch_unwind(|| config_host("domain", bad, 2));
             assert!(r.is_err(), "{bad:?} accepted");
         }
@@ -148,7 +156,10 @@ mod tests {
     fn config_params_are_checked() {
         assert_eq!(config_param("pa_link"), "pa_link");
         for bad in ["", "a b", "crylk\n", "é"] {
-            assert!(std::panic::catch_unwind(|| config_param(bad)).is_err(), "{bad:?}");
+            assert!(
+                std::panic::catch_unwind(|| config_param(bad)).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -134,7 +134,7 @@ fn position(haystack: &[u8], needle: u8) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn find<'q>(q: &'q str) -> Result<Option<&'q str>, Refusal> {
+    fn find(q: &str) -> Result<Option<&str>, Refusal> {
         find_param(q.as_bytes(), b"crylk")
             .map(|v| v.map(|v| std::str::from_utf8(v).expect("ascii test input")))
     }

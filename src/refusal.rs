@@ -116,7 +116,10 @@ mod tests {
             Refusal::ParserMismatch,
         ] {
             assert!(!r.to_string().is_empty());
-            assert!(r.code().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            assert!(r
+                .code()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
         }
         assert_eq!(
             Refusal::TooLong { max: 7 }.to_string(),

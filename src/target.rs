@@ -11,7 +11,7 @@ use url::Url;
 /// Its string form is the canonical WHATWG serialization of the link (what
 /// the `url` crate and browsers print), never the raw input: use it as the
 /// iframe `src`. It is a **bearer secret** (it opens a customer's billing
-/// data), so [`Debug`] shows only the scheme and host; [`Display`] and
+/// data), so [`Debug`] shows only the scheme and host; [`Display`](std::fmt::Display) and
 /// [`as_str`](Self::as_str) give the whole link, for the page and nothing
 /// else. Escape it for the context you write it into (an HTML attribute, a
 /// JSON string).

@@ -202,7 +202,10 @@ mod tests {
             check("HTTPS://Mon-App.ProAbono.COM:443/portal-auth/T0k3n").unwrap(),
             "https://mon-app.proabono.com/portal-auth/T0k3n"
         );
-        assert_eq!(check("https://proabono.com").unwrap(), "https://proabono.com/");
+        assert_eq!(
+            check("https://proabono.com").unwrap(),
+            "https://proabono.com/"
+        );
     }
 
     #[test]
