@@ -9,7 +9,8 @@
 //! ProAbono's Customer object (here `PORTAL_FALLBACK_URL`). A small line under
 //! the iframe says which one is shown, and why a `crylk` was refused.
 //!
-//! Environment: `PORT` (default 3000; the server listens on 127.0.0.1 only),
+//! Environment: `PORT` (default 3000, 0 for any free port; the server listens
+//! on 127.0.0.1 only),
 //! `PORTAL_FALLBACK_URL` (default `https://demo-eur.proabono.com/portal-anon`).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -26,23 +27,29 @@ const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
 const GUIDE_CRYLK: &str =
     "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
 
-/// The `hosted-home` link a real app reads from ProAbono's Customer object.
-struct Fallback(String);
+/// What every response of the page shares.
+struct Page {
+    /// The `hosted-home` link a real app reads from ProAbono's Customer object.
+    fallback: String,
+    /// `Content-Security-Policy`: the browser itself refuses to frame
+    /// anything but ProAbono's portal and the fallback.
+    csp: HeaderValue,
+}
 
 async fn subscriptions(
-    State(fallback): State<Arc<Fallback>>,
+    State(page): State<Arc<Page>>,
     target: Option<PortalTarget>,
     refusal: Option<Extension<Refusal>>,
 ) -> impl IntoResponse {
     let (src, source) = match (&target, refusal) {
         (Some(target), _) => (target.as_str(), "crylk".to_owned()),
         (None, Some(Extension(refusal))) => (
-            fallback.0.as_str(),
+            page.fallback.as_str(),
             format!("fallback (crylk refused: {refusal})"),
         ),
-        (None, None) => (fallback.0.as_str(), "fallback (no crylk)".to_owned()),
+        (None, None) => (page.fallback.as_str(), "fallback (no crylk)".to_owned()),
     };
-    let page = format!(
+    let html = format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
@@ -60,13 +67,17 @@ async fn subscriptions(
         src = escape_html(src),
         source = escape_html(&source),
     );
+    // The layer adds `Referrer-Policy: no-referrer` when the URL carried
+    // `crylk`; the page sends it always, since it is where links land.
     (
-        // The page's own URL carries the link: keep it out of `Referer`.
-        [(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        )],
-        Html(page),
+        [
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, page.csp.clone()),
+        ],
+        Html(html),
     )
 }
 
@@ -87,10 +98,22 @@ fn escape_html(text: &str) -> String {
 }
 
 fn app(fallback: String) -> Router {
+    let layer = PortalLinkLayer::new();
+    // The fallback may be the business's own URL, not a ProAbono host.
+    let fallback_origin = url::Url::parse(&fallback)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; {} {}",
+        layer.frame_src(),
+        fallback_origin,
+    );
+    let csp = HeaderValue::try_from(csp.trim_end())
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     Router::new()
         .route("/Subscriptions", get(subscriptions))
-        .with_state(Arc::new(Fallback(fallback)))
-        .layer(PortalLinkLayer::new())
+        .with_state(Arc::new(Page { fallback, csp }))
+        .layer(layer)
 }
 
 #[tokio::main]

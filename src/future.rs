@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{Response, StatusCode};
+use http::header::REFERRER_POLICY;
+use http::{HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
 
 use crate::Refusal;
@@ -16,6 +17,9 @@ pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,
+        // The request's own URL carried the link: every resource its page
+        // loads would receive it in `Referer`.
+        no_referrer: bool,
     }
 }
 
@@ -33,13 +37,14 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F, no_referrer: bool) -> Self {
         ResponseFuture {
             kind: Kind::Inner { future },
+            no_referrer,
         }
     }
 
-    pub(crate) fn bad_request(refusal: Refusal) -> Self
+    pub(crate) fn bad_request(refusal: Refusal, no_referrer: bool) -> Self
     where
         B: Default,
     {
@@ -50,6 +55,7 @@ impl<F, B> ResponseFuture<F, B> {
             kind: Kind::Refused {
                 response: Some(response),
             },
+            no_referrer,
         }
     }
 }
@@ -61,15 +67,24 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Refused { response } => {
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response))
-            }
+        let this = self.project();
+        let mut response = match this.kind.project() {
+            KindProj::Inner { future } => match future.poll(cx) {
+                Poll::Ready(Ok(response)) => response,
+                other => return other,
+            },
+            KindProj::Refused { response } => response
+                .take()
+                .expect("ResponseFuture polled after completion"),
+        };
+        if *this.no_referrer {
+            // A policy the application chose itself stands.
+            response
+                .headers_mut()
+                .entry(REFERRER_POLICY)
+                .or_insert(HeaderValue::from_static("no-referrer"));
         }
+        Poll::Ready(Ok(response))
     }
 }
 
@@ -81,6 +96,7 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
         };
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)
+            .field("no_referrer", &self.no_referrer)
             .finish()
     }
 }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::HeaderName;
 use tower_layer::Layer;
 
 use crate::policy::{config_host, config_param, OnRefused, Policy};
@@ -60,6 +61,39 @@ impl PortalLinkLayer {
     /// If `name` is empty or not printable ASCII without spaces.
     pub fn parameter(mut self, name: &str) -> Self {
         self.policy_mut().param = Cow::Owned(config_param(name));
+        self
+    }
+
+    /// Also reads the link from the request header `name` (none by default),
+    /// for clients that cannot put it in the query, such as gRPC and
+    /// gRPC-web clients posting to `/package.Service/Method`.
+    ///
+    /// The header holds what the query parameter would (the link,
+    /// percent-encoded) and is decoded and validated by the same rules. It
+    /// must appear at most once, and when the query carries a link too, both
+    /// must validate to the same link, or the request is refused as
+    /// [`Refusal::Ambiguous`].
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().header(HeaderName::from_static("x-portal-link"));
+    /// # let _ = layer;
+    /// ```
+    pub fn header(mut self, name: HeaderName) -> Self {
+        self.policy_mut().header = Some(name);
+        self
+    }
+
+    /// Whether the link is removed from the request before the inner
+    /// service sees it (default `true`): the parameter from the URI, other
+    /// parameters keeping their order and encoding, and the
+    /// [header](Self::header). Access logs, `TraceLayer` spans and error
+    /// reports downstream then never record the link; handlers read the
+    /// [`PortalTarget`] instead.
+    pub fn strip_from_uri(mut self, strip: bool) -> Self {
+        self.policy_mut().strip = strip;
         self
     }
 
@@ -158,6 +192,25 @@ impl PortalLinkLayer {
     /// ```
     pub fn target_from_query(&self, query: &str) -> Result<Option<PortalTarget>, Refusal> {
         self.policy.target_from_query(query)
+    }
+
+    /// The `Content-Security-Policy` directive that lets a page frame
+    /// exactly what this layer accepts, and nothing else.
+    ///
+    /// Send it with the page that shows the portal, so the browser itself
+    /// refuses any other frame source; add your `hosted-home` fallback's
+    /// origin when it is not a ProAbono host.
+    ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// assert_eq!(
+    ///     PortalLinkLayer::new().frame_src(),
+    ///     "frame-src https://proabono.com https://*.proabono.com",
+    /// );
+    /// ```
+    pub fn frame_src(&self) -> String {
+        self.policy.frame_src()
     }
 
     /// Validates an already decoded link (read from a database, say) with

@@ -1,6 +1,9 @@
 //! What the layer accepts: the configuration shared by every clone.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use http::HeaderName;
 
 /// What the layer does with a request whose link is present but refused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -26,6 +29,11 @@ pub enum OnRefused {
 #[derive(Clone, Debug)]
 pub(crate) struct Policy {
     pub(crate) param: Cow<'static, str>,
+    /// A request header that may carry the link too, encoded as in a query.
+    pub(crate) header: Option<HeaderName>,
+    /// Remove the parameter from the URI (and the header from the request)
+    /// before calling the inner service.
+    pub(crate) strip: bool,
     /// Lower-case; each matches itself and its subdomains.
     pub(crate) domains: Cow<'static, [Cow<'static, str>]>,
     /// Lower-case; each matches only itself.
@@ -49,6 +57,8 @@ impl Policy {
     /// port 443 only, at most 2048 bytes, refused links forwarded.
     pub(crate) const PROABONO: Policy = Policy {
         param: Cow::Borrowed(DEFAULT_PARAM),
+        header: None,
+        strip: true,
         domains: Cow::Borrowed(&[Cow::Borrowed(DEFAULT_DOMAIN)]),
         hosts: Cow::Borrowed(&[]),
         allow_http: false,
@@ -64,6 +74,37 @@ impl Policy {
 
     pub(crate) fn port_allowed(&self, port: u16) -> bool {
         self.ports.contains(&port)
+    }
+
+    /// The CSP `frame-src` directive that allows exactly what this policy
+    /// accepts: each allowed domain and its subdomains (CSP's `*.` matches
+    /// subdomains only, so both are listed), each exact host, for each
+    /// allowed scheme and port.
+    pub(crate) fn frame_src(&self) -> String {
+        let mut schemes = vec![("https", 443)];
+        if self.allow_http {
+            schemes.push(("http", 80));
+        }
+        let mut hosts: Vec<Cow<'_, str>> = Vec::new();
+        for domain in self.domains.iter() {
+            hosts.push(Cow::Borrowed(domain));
+            hosts.push(Cow::Owned(format!("*.{domain}")));
+        }
+        hosts.extend(self.hosts.iter().map(|h| Cow::Borrowed(&**h)));
+
+        let mut directive = String::from("frame-src");
+        for &(scheme, default_port) in &schemes {
+            for host in &hosts {
+                let _ = write!(directive, " {scheme}://{host}");
+                for &port in self.ports.iter().filter(|&&p| p != default_port) {
+                    let _ = write!(directive, " {scheme}://{host}:{port}");
+                }
+            }
+        }
+        if hosts.is_empty() {
+            directive.push_str(" 'none'");
+        }
+        directive
     }
 }
 
@@ -150,6 +191,25 @@ mod tests {
             let r = std::panic::catch_unwind(|| config_host("domain", bad, 2));
             assert!(r.is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn frame_src_lists_what_is_allowed() {
+        assert_eq!(
+            Policy::PROABONO.frame_src(),
+            "frame-src https://proabono.com https://*.proabono.com"
+        );
+        let mut policy = Policy::PROABONO;
+        policy.domains = Cow::Borrowed(&[]);
+        assert_eq!(policy.frame_src(), "frame-src 'none'");
+        policy.hosts = Cow::Owned(vec![Cow::Borrowed("localhost")]);
+        policy.allow_http = true;
+        policy.ports = Cow::Owned(vec![8080, 443]);
+        assert_eq!(
+            policy.frame_src(),
+            "frame-src https://localhost https://localhost:8080 \
+             http://localhost http://localhost:8080 http://localhost:443"
+        );
     }
 
     #[test]

@@ -49,6 +49,28 @@ pub(crate) fn find_param<'q>(query: &'q [u8], name: &[u8]) -> Result<Option<&'q 
     }
 }
 
+/// `query` without the pairs named `name`, every other byte in its place:
+/// other parameters keep their order and their exact encoding.
+///
+/// Sized exactly before it is filled, so that the caller's URI is built
+/// from it without another allocation.
+pub(crate) fn strip_param(query: &str, name: &[u8]) -> String {
+    let kept = || {
+        query
+            .split('&')
+            .filter(|pair| !pair_matches(pair.as_bytes(), name))
+    };
+    let (count, bytes) = kept().fold((0usize, 0usize), |(n, len), pair| (n + 1, len + pair.len()));
+    let mut out = String::with_capacity(bytes + count.saturating_sub(1));
+    for (i, pair) in kept().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(pair);
+    }
+    out
+}
+
 /// Does the decoded name of `pair` (up to its first `=`) equal `name`?
 fn pair_matches(pair: &[u8], name: &[u8]) -> bool {
     let mut i = 0;
@@ -199,6 +221,24 @@ mod tests {
         ] {
             assert_eq!(find(q), Err(Refusal::Ambiguous), "{q:?}");
             assert!(form_values(q).len() >= 2, "{q:?}");
+        }
+    }
+
+    #[test]
+    fn stripping_keeps_everything_else() {
+        for (q, want) in [
+            ("crylk=x", ""),
+            ("a=1&crylk=x&b=2", "a=1&b=2"),
+            ("crylk=x&a=%41&b", "a=%41&b"),
+            ("b=2&a=1&cryl%6B=x", "b=2&a=1"),
+            ("crylk=x&crylk=y&z", "z"),
+            ("a=1&&crylk=x", "a=1&"),
+            ("crylkk=1&cryl=2", "crylkk=1&cryl=2"),
+            ("", ""),
+        ] {
+            let out = strip_param(q, b"crylk");
+            assert_eq!(out, want, "{q:?}");
+            assert_eq!(out.capacity(), out.len(), "{q:?}");
         }
     }
 

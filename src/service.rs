@@ -3,11 +3,13 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::uri::PathAndQuery;
+use http::{Request, Response, Uri};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
 use crate::policy::{OnRefused, Policy};
+use crate::query::strip_param;
 use crate::{PortalLinkLayer, PortalTarget, Refusal};
 
 /// Validates the portal link of each request and inserts a [`PortalTarget`]
@@ -17,6 +19,13 @@ use crate::{PortalLinkLayer, PortalTarget, Refusal};
 /// A [`PortalTarget`] or [`Refusal`] that the request already carries (put
 /// there by a client-facing layer, or by anyone else) is removed first, so a
 /// handler only ever sees this service's verdict.
+///
+/// When the request's query carries the link, the response gets
+/// `Referrer-Policy: no-referrer` unless the inner service set a policy; and,
+/// unless [`strip_from_uri(false)`](PortalLinkLayer::strip_from_uri) was
+/// asked for, the link is removed from the URI (and the
+/// [header](PortalLinkLayer::header) from the request) that the inner
+/// service sees.
 #[derive(Clone, Debug)]
 pub struct PortalLink<S> {
     inner: S,
@@ -79,11 +88,18 @@ where
         extensions.remove::<PortalTarget>();
         extensions.remove::<Refusal>();
 
-        let verdict = match req.uri().query() {
-            Some(query) => self.policy.target_from_query(query),
-            None => Ok(None),
-        };
-        match verdict {
+        let verdict = self.policy.verdict(req.uri().query(), req.headers());
+        if self.policy.strip {
+            // Downstream logs, traces and error reports never see the link.
+            if verdict.in_query {
+                strip_from_uri(req.uri_mut(), self.policy.param.as_bytes());
+            }
+            if let (true, Some(name)) = (verdict.in_header, &self.policy.header) {
+                req.headers_mut().remove(name);
+            }
+        }
+        let no_referrer = verdict.in_query;
+        match verdict.result {
             Ok(None) => {}
             Ok(Some(target)) => {
                 req.extensions_mut().insert(target);
@@ -96,11 +112,63 @@ where
                     "refused portal link: {refusal}"
                 );
                 if self.policy.on_refused == OnRefused::BadRequest {
-                    return ResponseFuture::bad_request(refusal);
+                    return ResponseFuture::bad_request(refusal, no_referrer);
                 }
                 req.extensions_mut().insert(refusal);
             }
         }
-        ResponseFuture::inner(self.inner.call(req))
+        ResponseFuture::inner(self.inner.call(req), no_referrer)
+    }
+}
+
+/// Removes every pair named `name` from `uri`'s query (and the `?` with the
+/// last one), leaving the rest of the URI as it was.
+fn strip_from_uri(uri: &mut Uri, name: &[u8]) {
+    let mut parts = std::mem::take(uri).into_parts();
+    let Some(old) = parts.path_and_query.take() else {
+        return;
+    };
+    let kept = strip_param(old.query().unwrap_or_default(), name);
+    let mut rebuilt = String::with_capacity(old.path().len() + 1 + kept.len());
+    rebuilt.push_str(old.path());
+    if !kept.is_empty() {
+        rebuilt.push('?');
+        rebuilt.push_str(&kept);
+    }
+    // Every byte comes from a path and query that parsed, so this parses; if
+    // it ever did not, dropping the whole query is the safe way to fail.
+    parts.path_and_query = Some(
+        PathAndQuery::try_from(rebuilt)
+            .or_else(|_| PathAndQuery::try_from(old.path()))
+            .unwrap_or_else(|_| PathAndQuery::from_static("/")),
+    );
+    // Only the path and query changed, so the parts still fit together; if
+    // they ever did not, `Uri::default()` (`/`) still carries no link.
+    *uri = Uri::from_parts(parts).unwrap_or_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_from_origin_and_absolute_forms() {
+        for (before, after) in [
+            ("/Subscriptions?crylk=x", "/Subscriptions"),
+            (
+                "/Subscriptions?a=1&crylk=x&b=%20",
+                "/Subscriptions?a=1&b=%20",
+            ),
+            ("/?cryl%6bk=1&crylk=2", "/?cryl%6bk=1"),
+            (
+                "https://mon-app.com/Subscriptions?crylk=x&lang=fr",
+                "https://mon-app.com/Subscriptions?lang=fr",
+            ),
+        ] {
+            let mut uri: Uri = before.parse().unwrap();
+            strip_from_uri(&mut uri, b"crylk");
+            assert_eq!(uri, after.parse::<Uri>().unwrap(), "{before}");
+            assert_eq!(uri.to_string(), after, "{before}");
+        }
     }
 }

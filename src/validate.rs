@@ -5,9 +5,20 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode;
 use url::{Host, Url};
 
+use http::HeaderMap;
+
 use crate::policy::Policy;
 use crate::query::{decode_escape, find_param};
 use crate::{PortalTarget, Refusal};
+
+/// What the service learns from one request.
+pub(crate) struct Verdict {
+    pub(crate) result: Result<Option<PortalTarget>, Refusal>,
+    /// The query carries the parameter (valid, refused or repeated).
+    pub(crate) in_query: bool,
+    /// The configured header is present.
+    pub(crate) in_header: bool,
+}
 
 impl Policy {
     /// The whole verdict for a raw query string (rule 1, then the rest).
@@ -15,6 +26,43 @@ impl Policy {
         match find_param(query.as_bytes(), self.param.as_bytes())? {
             Some(raw) => self.validate_encoded(raw).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// The verdict for a request: its query and, when configured, its
+    /// header. Allocates nothing when neither carries a link.
+    pub(crate) fn verdict(&self, query: Option<&str>, headers: &HeaderMap) -> Verdict {
+        let from_query = match query {
+            Some(query) => find_param(query.as_bytes(), self.param.as_bytes()).transpose(),
+            None => None,
+        };
+        let from_header = self.header.as_ref().and_then(|name| {
+            let mut values = headers.get_all(name).iter();
+            let first = values.next()?;
+            Some(match values.next() {
+                Some(_) => Err(Refusal::Ambiguous),
+                None => Ok(first.as_bytes()),
+            })
+        });
+        let validate =
+            |found: Result<&[u8], Refusal>| found.and_then(|raw| self.validate_encoded(raw));
+        let result = match (from_query, from_header) {
+            (None, None) => Ok(None),
+            (Some(q), None) => validate(q).map(Some),
+            (None, Some(h)) => validate(h).map(Some),
+            // Both carry a link: they must name the same portal page, or a
+            // client could show one thing to this layer and another to a
+            // handler that reads the other source.
+            (Some(q), Some(h)) => match (validate(q), validate(h)) {
+                (Ok(q), Ok(h)) if q == h => Ok(Some(q)),
+                (Err(refusal), Err(_)) => Err(refusal),
+                _ => Err(Refusal::Ambiguous),
+            },
+        };
+        Verdict {
+            result,
+            in_query: from_query.is_some(),
+            in_header: from_header.is_some(),
         }
     }
 
