@@ -13,7 +13,7 @@ use crate::Refusal;
 pin_project! {
     /// Response future of [`PortalLink`](crate::PortalLink): the inner
     /// service's future, or an immediate `400 Bad Request` when the link was
-    /// refused in [`OnRefused::BadRequest`](crate::OnRefused::BadRequest) mode.
+    /// refused in [`BadRequest`](crate::BadRequest) mode.
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,

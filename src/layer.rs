@@ -1,13 +1,14 @@
 //! The [`Layer`] and its builder methods.
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use http::HeaderName;
 use tower_layer::Layer;
 
-use crate::policy::{config_host, config_param, OnRefused, Policy};
-use crate::{PortalLink, PortalTarget, Refusal};
+use crate::policy::{config_host, config_param, Policy};
+use crate::{Forward, OnRefused, PortalLink, PortalTarget, Refusal};
 
 /// Wraps a service in [`PortalLink`]: validates the portal link carried by
 /// each request and inserts a [`PortalTarget`] (or a [`Refusal`]) as a
@@ -18,17 +19,23 @@ use crate::{PortalLink, PortalTarget, Refusal};
 /// service the layer builds.
 ///
 /// ```
-/// use tower_portal_link::{OnRefused, PortalLinkLayer};
+/// use tower_portal_link::{BadRequest, PortalLinkLayer};
 ///
 /// let layer = PortalLinkLayer::new()
 ///     .allow_host("billing.example.com")
 ///     .max_length(1024)
-///     .on_refused(OnRefused::BadRequest);
+///     .on_refused(BadRequest);
 /// # let _ = layer;
 /// ```
+///
+/// The type parameter is what happens to a refused link: [`Forward`] (the
+/// default) or [`BadRequest`](crate::BadRequest), set with
+/// [`on_refused`](Self::on_refused).
 #[derive(Clone, Debug)]
-pub struct PortalLinkLayer {
+pub struct PortalLinkLayer<R = Forward> {
     pub(crate) policy: Arc<Policy>,
+    // The mode is all in the type: only `BadRequest` needs `ResBody: Default`.
+    pub(crate) on_refused: PhantomData<fn() -> R>,
 }
 
 impl Default for PortalLinkLayer {
@@ -41,13 +48,16 @@ impl PortalLinkLayer {
     /// ProAbono's policy: the `crylk` parameter, `https` links to
     /// `proabono.com` or any of its subdomains on the default port, at most
     /// 2048 bytes once decoded; a refused link is forwarded with its
-    /// [`Refusal`] ([`OnRefused::Forward`]).
+    /// [`Refusal`] ([`Forward`]).
     pub fn new() -> Self {
         PortalLinkLayer {
             policy: Arc::new(Policy::PROABONO),
+            on_refused: PhantomData,
         }
     }
+}
 
+impl<R> PortalLinkLayer<R> {
     fn policy_mut(&mut self) -> &mut Policy {
         Arc::make_mut(&mut self.policy)
     }
@@ -169,11 +179,15 @@ impl PortalLinkLayer {
         self
     }
 
-    /// What happens to a request whose link is present but refused (default
-    /// [`OnRefused::Forward`]).
-    pub fn on_refused(mut self, on_refused: OnRefused) -> Self {
-        self.policy_mut().on_refused = on_refused;
-        self
+    /// What happens to a request whose link is present but refused:
+    /// [`Forward`] (the default) hands it on with its [`Refusal`];
+    /// [`BadRequest`](crate::BadRequest) answers `400 Bad Request` without
+    /// calling the inner service.
+    pub fn on_refused<R2: OnRefused>(self, _mode: R2) -> PortalLinkLayer<R2> {
+        PortalLinkLayer {
+            policy: self.policy,
+            on_refused: PhantomData,
+        }
     }
 
     /// The verdict this layer reaches for a raw query string (the part of
@@ -220,11 +234,11 @@ impl PortalLinkLayer {
     }
 }
 
-impl<S> Layer<S> for PortalLinkLayer {
-    type Service = PortalLink<S>;
+impl<S, R> Layer<S> for PortalLinkLayer<R> {
+    type Service = PortalLink<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        PortalLink::from_layer(inner, self.clone())
+        PortalLink::from_policy(inner, Arc::clone(&self.policy))
     }
 }
 

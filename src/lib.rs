@@ -130,10 +130,13 @@
 //! # Bounds
 //!
 //! [`PortalLink<S>`] is a `Service<http::Request<B>>` for every request body
-//! `B`, where the inner service answers `http::Response<ResBody>` with
-//! `ResBody: Default` (the body of the `400` in
-//! [`OnRefused::BadRequest`] mode; every framework's body type is). It is
-//! `Clone` when `S` is, and its future is `Send` when `S::Future` is.
+//! `B` whenever the inner service answers an `http::Response<ResBody>`, for
+//! any `ResBody`. With [`BadRequest`] it also needs `ResBody: Default`, the
+//! body of the `400` it builds (axum's, tonic's, warp's and hyper's
+//! `Full`/`Empty` bodies are; tower-http's `TraceLayer` body is not, so put
+//! `PortalLinkLayer` outside `TraceLayer`, which is where it belongs anyway:
+//! then the trace never sees the link). It is `Clone` when `S` is, and its
+//! future is `Send` when `S::Future` is.
 //!
 //! [tower]: https://docs.rs/tower
 //! [ProAbono]: https://www.proabono.com
@@ -144,6 +147,7 @@
 
 mod future;
 mod layer;
+mod on_refused;
 mod policy;
 mod query;
 mod refusal;
@@ -156,7 +160,7 @@ mod axum;
 
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
-pub use crate::policy::OnRefused;
+pub use crate::on_refused::{BadRequest, Forward, OnRefused};
 pub use crate::refusal::Refusal;
 pub use crate::service::PortalLink;
 pub use crate::target::PortalTarget;

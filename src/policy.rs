@@ -5,22 +5,6 @@ use std::fmt::Write as _;
 
 use http::HeaderName;
 
-/// What the layer does with a request whose link is present but refused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OnRefused {
-    /// Call the inner service anyway, with the [`Refusal`](crate::Refusal)
-    /// as a request extension and no [`PortalTarget`](crate::PortalTarget),
-    /// so the page falls back to its `hosted-home` link as ProAbono's guide
-    /// says. The default.
-    #[default]
-    Forward,
-    /// Answer `400 Bad Request` with an empty body without calling the inner
-    /// service. The [`Refusal`](crate::Refusal) is set as an extension of
-    /// that response, for outer layers that log.
-    BadRequest,
-}
-
 /// The validation policy. Kept behind an `Arc` by the layer and the service,
 /// so cloning either is a reference-count increment.
 ///
@@ -42,7 +26,6 @@ pub(crate) struct Policy {
     /// Besides the scheme's default port, which is always allowed.
     pub(crate) ports: Cow<'static, [u16]>,
     pub(crate) max_len: usize,
-    pub(crate) on_refused: OnRefused,
 }
 
 /// The default name of the query parameter.
@@ -54,7 +37,7 @@ pub(crate) const DEFAULT_MAX_LEN: usize = 2048;
 
 impl Policy {
     /// ProAbono's policy: `crylk`, `proabono.com` and its subdomains, https on
-    /// port 443 only, at most 2048 bytes, refused links forwarded.
+    /// port 443 only, at most 2048 bytes.
     pub(crate) const PROABONO: Policy = Policy {
         param: Cow::Borrowed(DEFAULT_PARAM),
         header: None,
@@ -64,7 +47,6 @@ impl Policy {
         allow_http: false,
         ports: Cow::Borrowed(&[]),
         max_len: DEFAULT_MAX_LEN,
-        on_refused: OnRefused::Forward,
     };
 
     pub(crate) fn host_allowed(&self, host: &str) -> bool {

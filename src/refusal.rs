@@ -5,7 +5,7 @@ use std::fmt;
 /// Why a portal link that is present in the request was refused.
 ///
 /// Inserted as a request extension by [`PortalLink`](crate::PortalLink) (in the
-/// default [`OnRefused::Forward`](crate::OnRefused::Forward) mode) so that
+/// default [`Forward`](crate::Forward) mode) so that
 /// handlers and logs can tell "no link" (neither [`PortalTarget`] nor
 /// `Refusal` is present) from "a link that was refused" (only `Refusal` is
 /// present). A refused link never yields a [`PortalTarget`].

@@ -1,5 +1,6 @@
 //! The [`Service`] that validates each request's link.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -8,9 +9,9 @@ use http::{Request, Response, Uri};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::policy::{OnRefused, Policy};
+use crate::policy::Policy;
 use crate::query::strip_param;
-use crate::{PortalLinkLayer, PortalTarget, Refusal};
+use crate::{BadRequest, Forward, PortalLinkLayer, PortalTarget, Refusal};
 
 /// Validates the portal link of each request and inserts a [`PortalTarget`]
 /// or a [`Refusal`] as a request extension before calling the inner service.
@@ -27,27 +28,32 @@ use crate::{PortalLinkLayer, PortalTarget, Refusal};
 /// [header](PortalLinkLayer::header) from the request) that the inner
 /// service sees.
 #[derive(Clone, Debug)]
-pub struct PortalLink<S> {
+pub struct PortalLink<S, R = Forward> {
     inner: S,
     policy: Arc<Policy>,
+    // The mode is all in the type: see `on_refused`.
+    on_refused: PhantomData<fn() -> R>,
 }
 
 impl<S> PortalLink<S> {
     /// Wraps `inner` with ProAbono's default policy
     /// ([`PortalLinkLayer::new`]).
     pub fn new(inner: S) -> Self {
-        Self::from_layer(inner, PortalLinkLayer::new())
+        Self::from_policy(inner, PortalLinkLayer::new().policy)
     }
 
     /// A [`PortalLinkLayer`] with the default policy.
     pub fn layer() -> PortalLinkLayer {
         PortalLinkLayer::new()
     }
+}
 
-    pub(crate) fn from_layer(inner: S, layer: PortalLinkLayer) -> Self {
+impl<S, R> PortalLink<S, R> {
+    pub(crate) fn from_policy(inner: S, policy: Arc<Policy>) -> Self {
         PortalLink {
             inner,
-            policy: layer.policy,
+            policy,
+            on_refused: PhantomData,
         }
     }
 
@@ -65,23 +71,12 @@ impl<S> PortalLink<S> {
     pub fn into_inner(self) -> S {
         self.inner
     }
-}
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: Default,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    /// Everything both modes do before deciding whether to call the inner
+    /// service: clears forged verdicts, reaches this one, strips the link,
+    /// and inserts the target. Returns the refusal, if any, and whether the
+    /// response needs `Referrer-Policy: no-referrer`.
+    fn inspect<B>(&self, req: &mut Request<B>) -> (Option<Refusal>, bool) {
         // Both are no-ops, without allocation, on a request with no
         // extensions: the common case.
         let extensions = req.extensions_mut();
@@ -98,11 +93,11 @@ where
                 req.headers_mut().remove(name);
             }
         }
-        let no_referrer = verdict.in_query;
-        match verdict.result {
-            Ok(None) => {}
+        let refusal = match verdict.result {
+            Ok(None) => None,
             Ok(Some(target)) => {
                 req.extensions_mut().insert(target);
+                None
             }
             Err(refusal) => {
                 #[cfg(feature = "tracing")]
@@ -111,13 +106,54 @@ where
                     reason = refusal.code(),
                     "refused portal link: {refusal}"
                 );
-                if self.policy.on_refused == OnRefused::BadRequest {
-                    return ResponseFuture::bad_request(refusal, no_referrer);
-                }
-                req.extensions_mut().insert(refusal);
+                Some(refusal)
             }
+        };
+        (refusal, verdict.in_query)
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S, Forward>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let (refusal, no_referrer) = self.inspect(&mut req);
+        if let Some(refusal) = refusal {
+            req.extensions_mut().insert(refusal);
         }
         ResponseFuture::inner(self.inner.call(req), no_referrer)
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S, BadRequest>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        match self.inspect(&mut req) {
+            (Some(refusal), no_referrer) => ResponseFuture::bad_request(refusal, no_referrer),
+            (None, no_referrer) => ResponseFuture::inner(self.inner.call(req), no_referrer),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use common::{GUIDE_CRYLK, GUIDE_LINK};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower_portal_link::{OnRefused, PortalLinkLayer, PortalTarget};
+use tower_portal_link::{BadRequest, PortalLinkLayer, PortalTarget};
 
 async fn optional(target: Option<PortalTarget>) -> String {
     match target {
@@ -23,11 +23,14 @@ async fn required(target: PortalTarget) -> String {
     format!("portal {target}")
 }
 
-fn app(layer: PortalLinkLayer) -> Router {
+fn routes() -> Router {
     Router::new()
         .route("/optional", get(optional))
         .route("/required", get(required))
-        .layer(layer)
+}
+
+fn app(layer: PortalLinkLayer) -> Router {
+    routes().layer(layer)
 }
 
 async fn get_text(app: &Router, uri: &str) -> (StatusCode, String) {
@@ -84,7 +87,7 @@ async fn required_target() {
 
 #[tokio::test]
 async fn bad_request_mode_in_a_router() {
-    let app = app(PortalLinkLayer::new().on_refused(OnRefused::BadRequest));
+    let app = routes().layer(PortalLinkLayer::new().on_refused(BadRequest));
     let (status, body) = get_text(&app, &format!("/optional?crylk={EVIL}")).await;
     assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, ""));
     assert_eq!(

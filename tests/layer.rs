@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use common::{through, Seen, GUIDE_CRYLK, GUIDE_LINK};
 use http::{Request, Response, StatusCode};
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_portal_link::{OnRefused, PortalLink, PortalLinkLayer, PortalTarget, Refusal};
+use tower_portal_link::{BadRequest, PortalLink, PortalLinkLayer, PortalTarget, Refusal};
 
 /// ProAbono's own advice: "check that the domain name ends with proabono.com".
 fn naive_guide(link: &str) -> bool {
@@ -419,7 +419,7 @@ async fn bad_request_mode_answers_without_calling_the_inner_service() {
     let inner = Counting::default();
     let calls = inner.calls.clone();
     let svc = PortalLinkLayer::new()
-        .on_refused(OnRefused::BadRequest)
+        .on_refused(BadRequest)
         .layer_service(inner);
 
     for uri in [
@@ -501,12 +501,12 @@ fn types_are_what_users_need() {
 }
 
 /// Lets a test build the service straight from a layer.
-trait LayerService {
-    fn layer_service<S>(&self, inner: S) -> PortalLink<S>;
+trait LayerService<R> {
+    fn layer_service<S>(&self, inner: S) -> PortalLink<S, R>;
 }
 
-impl LayerService for PortalLinkLayer {
-    fn layer_service<S>(&self, inner: S) -> PortalLink<S> {
+impl<R> LayerService<R> for PortalLinkLayer<R> {
+    fn layer_service<S>(&self, inner: S) -> PortalLink<S, R> {
         tower::Layer::layer(self, inner)
     }
 }
