@@ -113,10 +113,17 @@
 //!
 //! # Secrets
 //!
-//! These links open a customer's billing data. [`PortalTarget`]'s `Debug`
-//! prints the scheme and host only, [`Refusal`] never carries any part of
-//! the link, and the `tracing` event for a refused link carries the reason
-//! alone.
+//! These links open a customer's billing data until the business revokes
+//! them. By default the layer removes the link from the request's URI (and
+//! header) before the inner service sees it, so logs and traces downstream
+//! never record it ([`strip_from_uri`](PortalLinkLayer::strip_from_uri));
+//! it adds `Referrer-Policy: no-referrer` to the response of a request whose
+//! URL carried it, unless the application set a policy; and
+//! [`frame_src`](PortalLinkLayer::frame_src) renders the
+//! `Content-Security-Policy` directive that lets the page frame nothing
+//! else. [`PortalTarget`]'s `Debug` prints the scheme and host only,
+//! [`Refusal`] never carries any part of the link, and the `tracing` event
+//! for a refused link carries the reason alone.
 //!
 //! # Cargo features
 //!
