@@ -1,0 +1,97 @@
+//! `PortalLinkLayer` in front of a warp 0.4 filter tree.
+//!
+//! ```text
+//! cargo run --example warp
+//! ```
+//!
+//! `warp::serve` only takes filters, so the filter tree becomes a tower
+//! service (`warp::service`), goes inside a `ServiceBuilder` behind the
+//! layer, and is served with `hyper-util`. The filters read what the layer
+//! found with `warp::ext::get` and `warp::ext::optional`.
+//!
+//! `GET /Subscriptions` answers, as text, the link the portal iframe should
+//! show: the one in `crylk` when the layer accepted it, else the
+//! `hosted-home` fallback and why.
+//!
+//! Environment: `PORT` (default 3000, 0 for any free port; the server
+//! listens on 127.0.0.1 only).
+
+use std::net::Ipv4Addr;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
+use warp::{Filter, Rejection, Reply};
+
+/// The `hosted-home` link of ProAbono's Customer object, in a real app.
+pub const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
+
+const GUIDE_CRYLK: &str =
+    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+
+/// The filter tree, unaware of the layer except for the extensions it reads.
+pub fn routes(
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
+    let page = warp::path!("Subscriptions").and(warp::get());
+    // `ext::get` rejects when the layer inserted no `PortalTarget`, and warp
+    // then tries the next route. Alone, that rejection would be a `500`.
+    let accepted = page
+        .and(warp::ext::get::<PortalTarget>())
+        .map(|target: PortalTarget| format!("portal: {target}\n"));
+    let fallback = page
+        .and(warp::ext::optional::<Refusal>())
+        .map(|refusal: Option<Refusal>| match refusal {
+            // Log `refusal.code()` if you like; never the link.
+            Some(refusal) => {
+                format!(
+                    "fallback: {HOSTED_HOME} (crylk refused: {})\n",
+                    refusal.code()
+                )
+            }
+            None => format!("fallback: {HOSTED_HOME} (no crylk)\n"),
+        });
+    accepted.or(fallback)
+}
+
+/// Serves the stack on `listener` until accepting fails.
+pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+    let service = ServiceBuilder::new()
+        .layer(PortalLinkLayer::new())
+        .service(warp::service(routes()));
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            if let Err(err) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                eprintln!("connection error: {err}");
+            }
+        });
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "PORT is not a port number",
+            )
+        })?,
+        Err(_) => 3000,
+    };
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let addr = listener.local_addr()?;
+    println!("warp + PortalLinkLayer listening on http://{addr}");
+    println!("Try: curl -i 'http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}'");
+    println!(
+        "Refused: curl -i 'http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f'"
+    );
+    serve(listener).await
+}
