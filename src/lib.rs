@@ -73,6 +73,259 @@
 //! assert_eq!(target_from_query("page=2"), Ok(None));
 //! ```
 //!
+//! # Integrations
+//!
+//! One `.layer(...)` wherever tower runs, and handlers read the extensions.
+//! Each framework below has a runnable example in the repository's
+//! `examples/` and tests in `tests/` that send real requests through it.
+//!
+//! ## axum 0.8
+//!
+//! With the `axum` feature, handlers take [`PortalTarget`] (a `400` when the
+//! link is absent or refused) or `Option<PortalTarget>`; the [`Refusal`] is
+//! `Option<axum::Extension<Refusal>>`. `examples/subscriptions.rs` is a
+//! whole page.
+//!
+//! ```rust
+//! # #[cfg(feature = "axum")] {
+//! use axum::{routing::get, Router};
+//! use tower_portal_link::{PortalLinkLayer, PortalTarget};
+//!
+//! async fn subscriptions(target: Option<PortalTarget>) -> String {
+//!     // `None`: no link, or a refused one. Fall back to `hosted-home`.
+//!     target.map_or_else(|| "hosted-home".to_owned(), |t| t.to_string())
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/Subscriptions", get(subscriptions))
+//!     .layer(PortalLinkLayer::new());
+//! # }
+//! ```
+//!
+//! ## hyper 1 and `tower::ServiceBuilder`
+//!
+//! No framework: the layer in a `ServiceBuilder` in front of a `service_fn`,
+//! served with `hyper-util` (`examples/hyper.rs`).
+//!
+//! ```rust,no_run
+//! use std::convert::Infallible;
+//!
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use hyper::body::{Bytes, Incoming};
+//! use hyper_util::rt::TokioIo;
+//! use hyper_util::service::TowerToHyperService;
+//! use tower::ServiceBuilder;
+//! use tower_portal_link::{PortalLinkLayer, PortalTarget};
+//!
+//! async fn page(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     let target = req.extensions().get::<PortalTarget>();
+//!     let src = target.map_or("hosted-home", PortalTarget::as_str);
+//!     Ok(Response::new(Full::from(src.to_owned())))
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() -> std::io::Result<()> {
+//! let service = ServiceBuilder::new()
+//!     .layer(PortalLinkLayer::new())
+//!     .service_fn(page);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     let service = TowerToHyperService::new(service.clone());
+//!     tokio::spawn(
+//!         hyper::server::conn::http1::Builder::new()
+//!             .serve_connection(TokioIo::new(stream), service),
+//!     );
+//! }
+//! # }
+//! ```
+//!
+//! ## tower-http stacks
+//!
+//! Put `PortalLinkLayer` **outermost**, before `TraceLayer`,
+//! `SetRequestIdLayer`, `CompressionLayer`, `TimeoutLayer` and the rest: it
+//! strips the link before anything else sees the request, so `TraceLayer`'s
+//! default span, which records the whole URI, never holds it. Placed next to
+//! the handler instead, it works the same, but every layer outside it sees
+//! the link: give `TraceLayer` a span that records the path only
+//! (`make_span_with`), and keep the query out of anything else that logs.
+//! `tests/tower_http_stack.rs` checks both orders.
+//!
+//! ```rust
+//! use std::time::Duration;
+//!
+//! use http::{Request, Response, StatusCode};
+//! use tower::ServiceBuilder;
+//! use tower_http::compression::CompressionLayer;
+//! use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+//! use tower_http::timeout::TimeoutLayer;
+//! use tower_http::trace::TraceLayer;
+//! use tower_portal_link::{PortalLinkLayer, PortalTarget};
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(PortalLinkLayer::new())
+//!     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+//!     .layer(TraceLayer::new_for_http())
+//!     .layer(PropagateRequestIdLayer::x_request_id())
+//!     .layer(CompressionLayer::new())
+//!     .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
+//!     .service_fn(|req: Request<String>| async move {
+//!         let target = req.extensions().get::<PortalTarget>();
+//!         let src = target.map_or("hosted-home", PortalTarget::as_str).to_owned();
+//!         Ok::<_, std::convert::Infallible>(Response::new(src))
+//!     });
+//! # let _ = service;
+//! ```
+//!
+//! ## tonic 0.14 and tonic-web
+//!
+//! gRPC and gRPC-web clients post to `/package.Service/Method` and rarely
+//! carry a query string, so let the layer read the link from a request header
+//! as well ([`header`](PortalLinkLayer::header)), holding the `crylk` value as
+//! it stands in the page's URL. Add the layer to the `Server` before
+//! `GrpcWebLayer`, so it sees the request as the client sent it; the handler
+//! reads the extensions of its `tonic::Request`. `examples/tonic_web.rs` is a
+//! whole service, with a hand-written codec instead of `protoc`.
+//!
+//! ```rust,no_run
+//! use http::HeaderName;
+//! use tonic::transport::Server;
+//! use tonic::{Request, Response, Status};
+//! use tonic_web::GrpcWebLayer;
+//! use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
+//!
+//! // The body of a method of the trait `tonic-build` generates.
+//! async fn get_link(request: Request<()>) -> Result<Response<String>, Status> {
+//!     let ext = request.extensions();
+//!     match (ext.get::<PortalTarget>(), ext.get::<Refusal>()) {
+//!         (Some(target), _) => Ok(Response::new(target.to_string())),
+//!         // The reason, never the link.
+//!         (None, Some(refusal)) => Err(Status::invalid_argument(refusal.code())),
+//!         (None, None) => Err(Status::not_found("no portal link")),
+//!     }
+//! }
+//!
+//! # async fn serve<S>(portal_server: S) -> Result<(), Box<dyn std::error::Error>>
+//! # where
+//! #     S: tower::Service<
+//! #             http::Request<tonic::body::Body>,
+//! #             Response = http::Response<tonic::body::Body>,
+//! #             Error = std::convert::Infallible,
+//! #         > + tonic::server::NamedService
+//! #         + Clone
+//! #         + Send
+//! #         + Sync
+//! #         + 'static,
+//! #     S::Future: Send + 'static,
+//! # {
+//! Server::builder()
+//!     .accept_http1(true)
+//!     .layer(PortalLinkLayer::new().header(HeaderName::from_static("x-portal-link")))
+//!     .layer(GrpcWebLayer::new())
+//!     .add_service(portal_server) // `PortalServer::new(MyPortal)`, generated
+//!     .serve("127.0.0.1:3000".parse()?)
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Keep the default [`Forward`] mode here: [`BadRequest`]'s bare `400` is not a
+//! gRPC answer (clients read it as `INTERNAL`), whereas the handler can answer
+//! a `Status` that says what happened. A browser page on another origin also
+//! needs CORS that allows the header.
+//!
+//! ## warp 0.4
+//!
+//! `warp::serve` only takes filters, so turn the filter tree into a service
+//! with `warp::service`, put it behind the layer in a `ServiceBuilder`, and
+//! serve that with `hyper-util` as above (`examples/warp.rs`). Filters read
+//! the extensions with `warp::ext::get` and `warp::ext::optional`.
+//! `ext::get` rejects when the extension is absent, and warp turns that
+//! rejection into a `500` unless another route answers: pair it with a
+//! fallback route, or use `ext::optional`.
+//!
+//! ```rust
+//! use http_body_util::{BodyExt, Full};
+//! use hyper::body::Bytes;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
+//! use warp::Filter;
+//!
+//! let page = warp::path!("Subscriptions").and(warp::get());
+//! let accepted = page
+//!     .and(warp::ext::get::<PortalTarget>())
+//!     .map(|target: PortalTarget| format!("portal: {target}"));
+//! let fallback = page
+//!     .and(warp::ext::optional::<Refusal>())
+//!     .map(|refusal: Option<Refusal>| match refusal {
+//!         Some(refusal) => format!("fallback: {}", refusal.code()),
+//!         None => "fallback: no link".to_owned(),
+//!     });
+//! let service = ServiceBuilder::new()
+//!     .layer(PortalLinkLayer::new())
+//!     .service(warp::service(accepted.or(fallback)));
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let req = http::Request::get("/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f")
+//!     .body(Full::<Bytes>::default())
+//!     .unwrap();
+//! let res = service.oneshot(req).await.unwrap();
+//! let body = res.into_body().collect().await.unwrap().to_bytes();
+//! assert_eq!(body, "fallback: host_not_allowed");
+//! # });
+//! ```
+//!
+//! ## Outside tower
+//!
+//! Frameworks with their own middleware (actix-web, rocket, poem) get the
+//! same verdict from [`target_from_query`], or from
+//! [`PortalLinkLayer::target_from_query`] for a configured policy, given the
+//! raw query string. Only the verdict: removing the link from what the
+//! framework logs and sending `Referrer-Policy: no-referrer` are then the
+//! application's to do. An actix-web handler, compiled here against
+//! stand-ins for actix-web's types:
+//!
+//! ```rust
+//! # mod actix_web {
+//! #     pub struct HttpRequest(pub &'static str);
+//! #     impl HttpRequest {
+//! #         pub fn query_string(&self) -> &str { self.0 }
+//! #     }
+//! #     pub struct HttpResponse(pub String);
+//! #     pub struct HttpResponseBuilder;
+//! #     impl HttpResponse {
+//! #         #[allow(non_snake_case)]
+//! #         pub fn Ok() -> HttpResponseBuilder { HttpResponseBuilder }
+//! #     }
+//! #     impl HttpResponseBuilder {
+//! #         pub fn insert_header(&mut self, _: (&str, &str)) -> &mut Self { self }
+//! #         pub fn body(&mut self, body: String) -> HttpResponse { HttpResponse(body) }
+//! #     }
+//! # }
+//! use actix_web::{HttpRequest, HttpResponse};
+//! use tower_portal_link::target_from_query;
+//!
+//! async fn subscriptions(req: HttpRequest) -> HttpResponse {
+//!     let src = match target_from_query(req.query_string()) {
+//!         Ok(Some(target)) => target.to_string(),
+//!         // Log `refusal.code()` if you like; never the link.
+//!         Ok(None) | Err(_) => "https://demo-eur.proabono.com/portal-anon".to_owned(),
+//!     };
+//!     HttpResponse::Ok()
+//!         .insert_header(("Referrer-Policy", "no-referrer"))
+//!         .body(src)
+//! }
+//! # let req = HttpRequest(
+//! #     "crylk=https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349",
+//! # );
+//! # let res = tokio::runtime::Builder::new_current_thread()
+//! #     .build()
+//! #     .unwrap()
+//! #     .block_on(subscriptions(req));
+//! # assert_eq!(res.0, "https://mon-app.via.proabono.com/subscribe-offer/0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349");
+//! ```
+//!
 //! # The rules: the security model
 //!
 //! The query is read exactly as a form parser reads it
@@ -139,11 +392,25 @@
 //! [`PortalLink<S>`] is a `Service<http::Request<B>>` for every request body
 //! `B` whenever the inner service answers an `http::Response<ResBody>`, for
 //! any `ResBody`. With [`BadRequest`] it also needs `ResBody: Default`, the
-//! body of the `400` it builds (axum's, tonic's, warp's and hyper's
-//! `Full`/`Empty` bodies are; tower-http's `TraceLayer` body is not, so put
-//! `PortalLinkLayer` outside `TraceLayer`, which is where it belongs anyway:
-//! then the trace never sees the link). It is `Clone` when `S` is, and its
-//! future is `Send` when `S::Future` is.
+//! body of the `400` it builds: axum's, tonic's and warp's bodies are, and
+//! so are `http-body-util`'s `Full` and `Empty`; tower-http's `TraceLayer`
+//! body is not. So in [`BadRequest`] mode the layer cannot wrap a
+//! `TraceLayer` directly: keep the default [`Forward`] when the layer sits
+//! outermost (where it belongs, see [tower-http stacks](#tower-http-stacks)),
+//! or use [`BadRequest`] inside `TraceLayer`, next to the handler. It is
+//! `Clone` when `S` is, and its future is `Send` when `S::Future` is.
+//!
+//! The extensions, [`PortalTarget`] and [`Refusal`], are
+//! `Clone + Send + Sync + 'static`, as `http::Extensions::insert`, axum's
+//! `Extension` and `warp::ext` require of anything they hold; a type of your
+//! own that you derive from them and insert must be too.
+//!
+//! The layer hands the request body on untouched and adds no bound on it,
+//! but warp does: `warp::service` needs a request body that is
+//! `Send + Sync`. hyper's `Incoming` is, so serve a warp service with
+//! hyper, as in [warp 0.4](#warp-04). axum's and tonic's bodies are not, so
+//! a warp service cannot sit under an axum `Router` or a tonic `Server`, nor
+//! behind a layer that boxes the request body into one of those.
 //!
 //! [tower]: https://docs.rs/tower
 //! [ProAbono]: https://www.proabono.com
