@@ -23,7 +23,9 @@ pub struct Forward;
 /// Answer `400 Bad Request` with an empty body, without calling the inner
 /// service. The [`Refusal`](crate::Refusal) is set as an extension of that
 /// response, for outer layers that log. Needs a response body type that
-/// implements `Default` (axum's, tonic's, warp's and hyper's do).
+/// implements `Default`: axum's, tonic's and warp's do, and so do
+/// http-body-util's `Full` and `Empty`; tower-http's `TraceLayer` body does
+/// not, so `BadRequest` goes inside a `TraceLayer`, never outside it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BadRequest;
 
