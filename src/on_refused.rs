@@ -25,7 +25,9 @@ pub struct Forward;
 /// response, for outer layers that log. Needs a response body type that
 /// implements `Default`: axum's, tonic's and warp's do, and so do
 /// http-body-util's `Full` and `Empty`; tower-http's `TraceLayer` body does
-/// not, so `BadRequest` goes inside a `TraceLayer`, never outside it.
+/// not: around a `TraceLayer`, use [`Forward`] (and let handlers answer
+/// `400`, as axum's `PortalTarget` extractor does), or put `BadRequest`
+/// inside it with a span that records the path only, not the query.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BadRequest;
 
