@@ -32,6 +32,10 @@ while IFS= read -r query; do
     printf '%s' "$query" >"$corpus/seed-$i"
     i=$((i + 1))
 done < <(sed -n 's/^ *"query": "\(.*\)",$/\1/p' tests/corpus.json)
+if [ "$i" -eq 0 ]; then
+    echo "no query found in tests/corpus.json" >&2
+    exit 1
+fi
 echo "seeded $i inputs from tests/corpus.json"
 
 # -max_len: twice the 2048-byte limit and more, so that too-long values,
