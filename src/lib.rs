@@ -360,9 +360,10 @@
 //!    raw input.
 //!
 //! Each rule has its [`Refusal`] variant. Checking costs time linear in the
-//! length of the query, allocates nothing for a request without the
-//! parameter, and allocates nothing larger than the maximum length for one
-//! with it.
+//! length of the query and allocates nothing for a request without the
+//! parameter; for one with it, the link's length is checked before it is
+//! decoded, so what it can allocate is bounded by the maximum length, not by
+//! the query's.
 //!
 //! # Secrets
 //!
