@@ -1,0 +1,146 @@
+//! Heap allocations per request, for every case and service of the
+//! benchmarks (`benches/common/mod.rs`): the figures of the README's
+//! "Performance" table, asserted so that they cannot change silently.
+//!
+//! A counting global allocator (per thread, so the test harness's other
+//! threads do not count) measures `poll_ready`, `call` and the poll of the
+//! future, around an inner service that allocates the same for every
+//! request. The counts depend on the locked versions of `http`, `url`,
+//! `serde_urlencoded` and `hashbrown`: after updating them, re-run and
+//! update both this table and the README's.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+#[path = "../benches/common/mod.rs"]
+mod bench;
+
+use bench::Variant;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers every operation to `System`; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations (a `realloc` counts as one) for one request to `variant`.
+fn allocations(variant: Variant, uri: &str) -> usize {
+    let mut svc = variant.service();
+    let req = bench::request(uri);
+    let before = ALLOCATIONS.with(Cell::get);
+    let response = svc.run(req);
+    let after = ALLOCATIONS.with(Cell::get);
+    drop(response);
+    after - before
+}
+
+/// Per case: bare, naive, layer, layer with `strip_from_uri(false)`.
+const EXPECTED: &[(&str, [usize; 4])] = &[
+    ("no_query", [2, 2, 2, 2]),
+    ("typical", [2, 24, 2, 2]),
+    ("escaped", [2, 30, 2, 2]),
+    ("valid_link", [2, 15, 8, 6]),
+    ("hostile_foreign", [2, 12, 7, 5]),
+    ("hostile_lookalike", [2, 15, 7, 5]),
+    ("large_8k", [2, 2076, 2, 2]),
+    ("repeated_1000", [2, 7007, 7, 5]),
+];
+
+#[test]
+fn allocations_per_request() {
+    let mut measured = Vec::new();
+    for case in bench::cases() {
+        let mut counts = [0; 4];
+        for (count, variant) in counts.iter_mut().zip(Variant::ALL) {
+            *count = allocations(variant, &case.uri);
+            // The same request costs the same every time: nothing is cached.
+            assert_eq!(*count, allocations(variant, &case.uri), "{}", case.name);
+        }
+        measured.push((case.name, counts));
+    }
+    let table: String = measured
+        .iter()
+        .map(|(name, c)| format!("    ({name:?}, {c:?}),\n"))
+        .collect();
+    // `scripts/bench.sh` reads this (with `--nocapture`) for the README.
+    println!("allocations per request (bare, naive, layer, layer_nostrip):\n{table}");
+    assert_eq!(
+        measured.as_slice(),
+        EXPECTED,
+        "measured (bare, naive, layer, layer_nostrip):\n{table}"
+    );
+}
+
+/// Answers a response without any header.
+#[derive(Clone, Copy)]
+struct Headerless;
+
+impl tower::Service<http::Request<()>> for Headerless {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), std::convert::Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(())))
+    }
+}
+
+/// The README's note: `Referrer-Policy` is added to the response's header
+/// map, which costs its two first allocations when the inner service sent
+/// no header at all (the benchmarks' inner service sends `Content-Type`).
+#[test]
+fn referrer_policy_on_a_response_without_headers() {
+    let uri = bench::cases()
+        .into_iter()
+        .find(|case| case.name == "valid_link")
+        .expect("case")
+        .uri;
+    let count = |layer: tower_portal_link::PortalLinkLayer| {
+        let mut svc = tower::Layer::layer(&layer, Headerless);
+        let req = bench::request(&uri);
+        let before = ALLOCATIONS.with(Cell::get);
+        let response = bench::run(&mut svc, req);
+        let after = ALLOCATIONS.with(Cell::get);
+        assert_eq!(
+            response.headers()["referrer-policy"],
+            "no-referrer",
+            "the layer sets it"
+        );
+        after - before
+    };
+    let layer = tower_portal_link::PortalLinkLayer::new;
+    assert_eq!(count(layer()), 6 + 2);
+    assert_eq!(count(layer().strip_from_uri(false)), 4 + 2);
+}
