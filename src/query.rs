@@ -26,7 +26,7 @@ pub(crate) fn find_param<'q>(query: &'q [u8], name: &[u8]) -> Result<Option<&'q 
     // that might decode to it, can match.
     let candidate = |b: u8| b == first || b == b'%';
     let mut check = |at: usize| {
-        let Some(value) = value_start(&query[at..], name) else {
+        let Some(value) = value_start(&query[at..], name, plain(name)) else {
             return Ok(());
         };
         if found.is_some() {
@@ -84,15 +84,14 @@ fn any_candidate(block: &[u8; 17], first: u8) -> bool {
 }
 
 /// If the decoded name of `pair` is `name`, where its value starts (after
-/// the `=`, or where the pair ends when it has none).
+/// the `=`, or where the pair ends when it has none). `plain`: `name` holds
+/// none of the bytes that decoding or splitting treat apart, so that it can
+/// be compared undecoded.
 ///
 /// Out of line, so that the scan around it stays small.
 #[inline(never)]
-fn value_start(pair: &[u8], name: &[u8]) -> Option<usize> {
-    // The name as is, the common case, is one comparison; but only a name
-    // without the bytes that decoding or splitting treat apart can be
-    // compared undecoded.
-    let plain = !name.iter().any(|&b| matches!(b, b'%' | b'+' | b'=' | b'&'));
+fn value_start(pair: &[u8], name: &[u8], plain: bool) -> Option<usize> {
+    // The name as is, the common case, is one comparison.
     let end = match pair.get(name.len()) {
         None | Some(b'=' | b'&') if plain && pair.starts_with(name) => name.len(),
         _ => name_end(pair, name)?,
@@ -112,10 +111,11 @@ fn value_start(pair: &[u8], name: &[u8]) -> Option<usize> {
 pub(crate) fn strip_param(query: &str, name: &[u8]) -> String {
     let bytes = query.as_bytes();
     let first = name.first().copied();
+    let plain = plain(name);
     let kept = |start: usize, end: usize| {
         let pair = &bytes[start..end];
         !(pair.first().is_some_and(|&b| Some(b) == first || b == b'%')
-            && value_start(pair, name).is_some())
+            && value_start(pair, name, plain).is_some())
     };
     let (mut count, mut len) = (0usize, 0usize);
     for_each_pair(bytes, |start, end| {
@@ -137,6 +137,12 @@ pub(crate) fn strip_param(query: &str, name: &[u8]) -> String {
         }
     });
     out
+}
+
+/// `name` holds none of `%`, `+`, `=` and `&`: a pair whose raw name is
+/// `name` then has `name` as its decoded name.
+fn plain(name: &[u8]) -> bool {
+    !name.iter().any(|&b| matches!(b, b'%' | b'+' | b'=' | b'&'))
 }
 
 /// If the decoded name of `pair` (up to its first `=` or `&`) is `name`,
