@@ -13,6 +13,7 @@
 //! ```
 //! (needs valgrind and `cargo install gungraun-runner --version 0.20.0`).
 
+use std::convert::Infallible;
 use std::hint::black_box;
 
 use gungraun::prelude::*;
@@ -20,20 +21,9 @@ use http::{Request, Response};
 
 mod common;
 
-use common::{AnyService, Variant};
-
-/// The service, warmed up by the same request, and that request again.
-///
-/// Each benchmark runs once in a fresh process: without the warm-up, the
-/// allocator's first requests for each size (which a server answers from
-/// its caches) would be counted against whoever allocates.
-fn setup(variant: Variant, uri: String) -> (AnyService, Request<()>) {
-    let mut svc = variant.service();
-    for _ in 0..4 {
-        drop(black_box(svc.run(common::request(&uri))));
-    }
-    (svc, common::request(&uri))
-}
+use common::{Bare, Naive};
+use tower::Service;
+use tower_portal_link::PortalLink;
 
 fn case(name: &str) -> String {
     common::cases()
@@ -47,57 +37,147 @@ fn query(query: String) -> String {
     format!("{}?{query}", common::PATH)
 }
 
-/// Returns the service too, so that dropping it is not measured.
-fn run(input: (AnyService, Request<()>)) -> (AnyService, Response<()>) {
-    let (mut svc, req) = input;
-    let response = svc.run(black_box(req));
-    (svc, response)
+/// `svc`, warmed up by the request for `uri`, and that request again.
+///
+/// Each benchmark runs once in a fresh process: without the warm-up, the
+/// allocator's first requests for each size (which a server answers from
+/// its caches) would be counted against whoever allocates.
+fn warm<S>(mut svc: S, uri: &str) -> (S, Request<()>)
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
+{
+    for _ in 0..4 {
+        drop(black_box(common::run(&mut svc, common::request(uri))));
+    }
+    (svc, common::request(uri))
 }
 
-macro_rules! compare {
-    ($($name:ident: $variant:expr;)*) => {$(
-        #[library_benchmark(setup = setup)]
-        #[bench::no_query(args = ($variant, case("no_query")))]
-        #[bench::typical(args = ($variant, case("typical")))]
-        #[bench::escaped(args = ($variant, case("escaped")))]
-        #[bench::valid_link(args = ($variant, case("valid_link")))]
-        #[bench::hostile_foreign(args = ($variant, case("hostile_foreign")))]
-        #[bench::hostile_lookalike(args = ($variant, case("hostile_lookalike")))]
-        #[bench::large_8k(args = ($variant, case("large_8k")))]
-        #[bench::repeated_1000(args = ($variant, case("repeated_1000")))]
-        fn $name(input: (AnyService, Request<()>)) -> (AnyService, Response<()>) {
-            black_box(run(input))
-        }
-    )*};
+/// One request. Returns the service too, so that dropping it is not
+/// measured.
+#[inline(always)]
+fn measure<S>((mut svc, req): (S, Request<()>)) -> (S, Response<()>)
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
+{
+    let response = common::run(&mut svc, black_box(req));
+    black_box((svc, response))
 }
 
-compare! {
-    bare: Variant::Bare;
-    naive: Variant::Naive;
-    layer: Variant::Layer;
-    layer_nostrip: Variant::LayerNoStrip;
+// One benchmark function per service type, so that each measures exactly
+// its own `call`, with no dispatch between services.
+
+fn setup_bare(uri: String) -> (Bare, Request<()>) {
+    warm(common::bare(), &uri)
 }
 
-macro_rules! scaling {
-    ($($name:ident: $variant:expr;)*) => {$(
-        #[library_benchmark(setup = setup)]
-        #[bench::length_1k(args = ($variant, query(common::long_query(1024))))]
-        #[bench::length_4k(args = ($variant, query(common::long_query(4 * 1024))))]
-        #[bench::length_16k(args = ($variant, query(common::long_query(16 * 1024))))]
-        #[bench::repeated_64(args = ($variant, query(common::repeated_query(64))))]
-        #[bench::repeated_256(args = ($variant, query(common::repeated_query(256))))]
-        #[bench::repeated_1024(args = ($variant, query(common::repeated_query(1024))))]
-        fn $name(input: (AnyService, Request<()>)) -> (AnyService, Response<()>) {
-            black_box(run(input))
-        }
-    )*};
+#[library_benchmark(setup = setup_bare)]
+#[bench::no_query(case("no_query"))]
+#[bench::typical(case("typical"))]
+#[bench::escaped(case("escaped"))]
+#[bench::valid_link(case("valid_link"))]
+#[bench::hostile_foreign(case("hostile_foreign"))]
+#[bench::hostile_lookalike(case("hostile_lookalike"))]
+#[bench::large_8k(case("large_8k"))]
+#[bench::repeated_1000(case("repeated_1000"))]
+fn bare(input: (Bare, Request<()>)) -> (Bare, Response<()>) {
+    measure(input)
 }
 
-scaling! {
-    scaling_bare: Variant::Bare;
-    scaling_naive: Variant::Naive;
-    scaling_layer: Variant::Layer;
-    scaling_layer_nostrip: Variant::LayerNoStrip;
+#[library_benchmark(setup = setup_bare)]
+#[bench::length_1k(query(common::long_query(1024)))]
+#[bench::length_4k(query(common::long_query(4 * 1024)))]
+#[bench::length_16k(query(common::long_query(16 * 1024)))]
+#[bench::repeated_64(query(common::repeated_query(64)))]
+#[bench::repeated_256(query(common::repeated_query(256)))]
+#[bench::repeated_1024(query(common::repeated_query(1024)))]
+fn scaling_bare(input: (Bare, Request<()>)) -> (Bare, Response<()>) {
+    measure(input)
+}
+
+fn setup_naive(uri: String) -> (Naive<Bare>, Request<()>) {
+    warm(common::naive(), &uri)
+}
+
+#[library_benchmark(setup = setup_naive)]
+#[bench::no_query(case("no_query"))]
+#[bench::typical(case("typical"))]
+#[bench::escaped(case("escaped"))]
+#[bench::valid_link(case("valid_link"))]
+#[bench::hostile_foreign(case("hostile_foreign"))]
+#[bench::hostile_lookalike(case("hostile_lookalike"))]
+#[bench::large_8k(case("large_8k"))]
+#[bench::repeated_1000(case("repeated_1000"))]
+fn naive(input: (Naive<Bare>, Request<()>)) -> (Naive<Bare>, Response<()>) {
+    measure(input)
+}
+
+#[library_benchmark(setup = setup_naive)]
+#[bench::length_1k(query(common::long_query(1024)))]
+#[bench::length_4k(query(common::long_query(4 * 1024)))]
+#[bench::length_16k(query(common::long_query(16 * 1024)))]
+#[bench::repeated_64(query(common::repeated_query(64)))]
+#[bench::repeated_256(query(common::repeated_query(256)))]
+#[bench::repeated_1024(query(common::repeated_query(1024)))]
+fn scaling_naive(input: (Naive<Bare>, Request<()>)) -> (Naive<Bare>, Response<()>) {
+    measure(input)
+}
+
+fn setup_layer(uri: String) -> (PortalLink<Bare>, Request<()>) {
+    warm(common::layer(), &uri)
+}
+
+#[library_benchmark(setup = setup_layer)]
+#[bench::no_query(case("no_query"))]
+#[bench::typical(case("typical"))]
+#[bench::escaped(case("escaped"))]
+#[bench::valid_link(case("valid_link"))]
+#[bench::hostile_foreign(case("hostile_foreign"))]
+#[bench::hostile_lookalike(case("hostile_lookalike"))]
+#[bench::large_8k(case("large_8k"))]
+#[bench::repeated_1000(case("repeated_1000"))]
+fn layer(input: (PortalLink<Bare>, Request<()>)) -> (PortalLink<Bare>, Response<()>) {
+    measure(input)
+}
+
+#[library_benchmark(setup = setup_layer)]
+#[bench::length_1k(query(common::long_query(1024)))]
+#[bench::length_4k(query(common::long_query(4 * 1024)))]
+#[bench::length_16k(query(common::long_query(16 * 1024)))]
+#[bench::repeated_64(query(common::repeated_query(64)))]
+#[bench::repeated_256(query(common::repeated_query(256)))]
+#[bench::repeated_1024(query(common::repeated_query(1024)))]
+fn scaling_layer(input: (PortalLink<Bare>, Request<()>)) -> (PortalLink<Bare>, Response<()>) {
+    measure(input)
+}
+
+fn setup_layer_nostrip(uri: String) -> (PortalLink<Bare>, Request<()>) {
+    warm(common::layer_nostrip(), &uri)
+}
+
+#[library_benchmark(setup = setup_layer_nostrip)]
+#[bench::no_query(case("no_query"))]
+#[bench::typical(case("typical"))]
+#[bench::escaped(case("escaped"))]
+#[bench::valid_link(case("valid_link"))]
+#[bench::hostile_foreign(case("hostile_foreign"))]
+#[bench::hostile_lookalike(case("hostile_lookalike"))]
+#[bench::large_8k(case("large_8k"))]
+#[bench::repeated_1000(case("repeated_1000"))]
+fn layer_nostrip(input: (PortalLink<Bare>, Request<()>)) -> (PortalLink<Bare>, Response<()>) {
+    measure(input)
+}
+
+#[library_benchmark(setup = setup_layer_nostrip)]
+#[bench::length_1k(query(common::long_query(1024)))]
+#[bench::length_4k(query(common::long_query(4 * 1024)))]
+#[bench::length_16k(query(common::long_query(16 * 1024)))]
+#[bench::repeated_64(query(common::repeated_query(64)))]
+#[bench::repeated_256(query(common::repeated_query(256)))]
+#[bench::repeated_1024(query(common::repeated_query(1024)))]
+fn scaling_layer_nostrip(
+    input: (PortalLink<Bare>, Request<()>),
+) -> (PortalLink<Bare>, Response<()>) {
+    measure(input)
 }
 
 library_benchmark_group!(

@@ -12,6 +12,7 @@
 //! `poll_ready`, `call` and one poll of the response future; building the
 //! request and dropping the response are outside it.
 
+use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -19,23 +20,39 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 
 mod common;
 
-use common::{AnyService, Variant};
+use http::{Request, Response};
+use tower::Service;
 
-fn bench(c: &mut Criterion, group: &str, cases: &[(String, String)], variants: &[Variant]) {
-    let mut group = c.benchmark_group(group);
-    for (name, uri) in cases {
-        for &variant in variants {
-            let mut svc: AnyService = variant.service();
-            group.bench_function(BenchmarkId::new(variant.name(), name), |b| {
-                b.iter_batched(
-                    || common::request(uri),
-                    |req| svc.run(black_box(req)),
-                    BatchSize::SmallInput,
-                );
-            });
-        }
+/// Times one request of `uri` through `svc`, under `group/variant/case`:
+/// each service is called through its own type.
+fn bench_one<S>(c: &mut Criterion, group: &str, variant: &str, case: &str, uri: &str, mut svc: S)
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
+{
+    c.benchmark_group(group)
+        .bench_function(BenchmarkId::new(variant, case), |b| {
+            b.iter_batched(
+                || common::request(uri),
+                |req| common::run(&mut svc, black_box(req)),
+                BatchSize::SmallInput,
+            );
+        });
+}
+
+fn bench(c: &mut Criterion, group: &str, cases: &[(String, String)]) {
+    for (case, uri) in cases {
+        bench_one(c, group, "bare", case, uri, common::bare());
+        bench_one(c, group, "naive", case, uri, common::naive());
+        bench_one(c, group, "layer", case, uri, common::layer());
+        bench_one(
+            c,
+            group,
+            "layer_nostrip",
+            case,
+            uri,
+            common::layer_nostrip(),
+        );
     }
-    group.finish();
 }
 
 fn compare(c: &mut Criterion) {
@@ -43,7 +60,7 @@ fn compare(c: &mut Criterion) {
         .into_iter()
         .map(|case| (case.name.to_owned(), case.uri))
         .collect();
-    bench(c, "compare", &cases, &Variant::ALL);
+    bench(c, "compare", &cases);
 }
 
 fn scaling(c: &mut Criterion) {
@@ -59,7 +76,7 @@ fn scaling(c: &mut Criterion) {
             uri(common::repeated_query(1024)),
         ),
     ];
-    bench(c, "scaling", &cases, &Variant::ALL);
+    bench(c, "scaling", &cases);
 }
 
 criterion_group! {
