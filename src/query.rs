@@ -32,12 +32,18 @@ pub(crate) fn find_param<'q>(query: &'q [u8], name: &[u8]) -> Result<Option<&'q 
     // The loop of `for_each_candidate`, written out: as a closure call its
     // code is a third slower (callgrind), and this is the hot path.
     let mut at = 0;
-    while let Some(window) = query.get(at..at + 17) {
-        let mut block = [0u8; 17];
-        block.copy_from_slice(window);
-        if any_candidate(&block, first) {
+    while let Some(window) = query.get(at..).and_then(<[u8]>::first_chunk::<17>) {
+        // Each block is read in place, in two loads. A copy to the stack is
+        // stored in two parts and read back across them, which stalls the
+        // loads (store forwarding): an 8 KiB query then took 3.37 µs
+        // instead of 0.47 µs (criterion). And left to itself, LLVM rebuilds
+        // each block from the previous one's bytes through a stack slot
+        // (0.65 µs): hiding where `window` points is what stops it. A hint
+        // for the code generator only; nothing depends on it.
+        let window = std::hint::black_box(window);
+        if any_candidate(window, first) {
             for i in 0..16 {
-                if block[i] == b'&' && candidate(block[i + 1]) {
+                if window[i] == b'&' && candidate(window[i + 1]) {
                     check(at + i + 1)?;
                 }
             }
@@ -96,12 +102,12 @@ fn for_each_candidate<E>(
     // compares); the few blocks with a candidate are then read byte by
     // byte. A query without the link is read about once.
     let mut at = 0;
-    while let Some(window) = query.get(at..at + 17) {
-        let mut block = [0u8; 17];
-        block.copy_from_slice(window);
-        if any_candidate(&block, first) {
+    while let Some(window) = query.get(at..).and_then(<[u8]>::first_chunk::<17>) {
+        // Read in place, as in `find_param`.
+        let window = std::hint::black_box(window);
+        if any_candidate(window, first) {
             for i in 0..16 {
-                if block[i] == b'&' && candidate(block[i + 1]) {
+                if window[i] == b'&' && candidate(window[i + 1]) {
                     f(at + i + 1)?;
                 }
             }
@@ -127,11 +133,10 @@ fn for_each_candidate<E>(
 /// to a few vector compares (the crate forbids `unsafe`, so no intrinsics).
 #[inline(always)]
 fn any_candidate(block: &[u8; 17], first: u8) -> bool {
-    let mut amps = [0u8; 16];
-    let mut nexts = [0u8; 16];
-    amps.copy_from_slice(&block[..16]);
-    nexts.copy_from_slice(&block[1..]);
-    amps.iter().zip(&nexts).fold(false, |any, (&amp, &next)| {
+    let (Some(amps), Some(nexts)) = (block.first_chunk::<16>(), block.last_chunk::<16>()) else {
+        return true;
+    };
+    amps.iter().zip(nexts).fold(false, |any, (&amp, &next)| {
         any | ((amp == b'&') & ((next == first) | (next == b'%')))
     })
 }
