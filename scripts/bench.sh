@@ -122,6 +122,6 @@ load = read("load.txt")
 if load:
     print()
     for line in load.splitlines():
-        if line.startswith("#") or line.startswith("median"):
+        if line.startswith(("#", "median", "per-round")):
             print(line.lstrip("# "))
 PY

@@ -28,8 +28,15 @@ cargo build --release --quiet --example load_server
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
+# With two cores or more, the server and wrk each get one to themselves, so
+# that they do not take turns on the same core.
+server_cpu=() wrk_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    server_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)
+fi
+
 work=$(mktemp -d)
-"$target_dir/release/examples/load_server" >"$work/ports" &
+"${server_cpu[@]}" "$target_dir/release/examples/load_server" >"$work/ports" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -46,7 +53,7 @@ layer=$(awk '$1 == "layer" { print $2 }' "$work/ports")
 
 # wrk's own figure, in requests per second.
 run() {
-    timeout $((DURATION + 10)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" \
+    timeout $((DURATION + 10)) "${wrk_cpu[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" \
         "$1/Subscriptions?$QUERY" | awk '/^Requests\/sec:/ { print $2 }'
 }
 
@@ -65,10 +72,13 @@ done
 
 python3 - "$work/results" <<'PY'
 import statistics, sys
-runs = {"plain": [], "layer": []}
+runs = {"plain": {}, "layer": {}}
 for line in open(sys.argv[1]):
-    side, _, rps = line.split()
-    runs[side].append(float(rps))
-plain, layer = (statistics.median(runs[s]) for s in ("plain", "layer"))
+    side, round_, rps = line.split()
+    runs[side][round_] = float(rps)
+plain, layer = (statistics.median(runs[s].values()) for s in ("plain", "layer"))
+# Each round's two runs are back to back: their ratio cancels slow drift.
+ratios = [runs["layer"][r] / runs["plain"][r] for r in runs["plain"]]
 print(f"median req/s: without layer {plain:.0f}, with layer {layer:.0f}, ratio {layer / plain:.3f}")
+print(f"per-round ratios: {' '.join(f'{r:.3f}' for r in ratios)}; median {statistics.median(ratios):.3f}")
 PY
