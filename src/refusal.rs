@@ -23,7 +23,8 @@ pub enum Refusal {
     Ambiguous,
     /// Rule 2: the parameter is present but its value is empty.
     Empty,
-    /// Rule 2: the decoded value is longer than the configured maximum.
+    /// Rule 2: the decoded value, or the canonical link it serializes to,
+    /// is longer than the configured maximum.
     TooLong {
         /// The configured maximum, in bytes.
         max: usize,

@@ -165,7 +165,10 @@ fn strip_from_uri(uri: &mut Uri, name: &[u8]) {
         return;
     };
     let kept = strip_param(old.query().unwrap_or_default(), name);
-    let mut rebuilt = String::with_capacity(old.path().len() + 1 + kept.len());
+    // Exactly sized: `Bytes` then takes the string's buffer as it is,
+    // instead of allocating a header to share it.
+    let query_len = if kept.is_empty() { 0 } else { 1 + kept.len() };
+    let mut rebuilt = String::with_capacity(old.path().len() + query_len);
     rebuilt.push_str(old.path());
     if !kept.is_empty() {
         rebuilt.push('?');

@@ -18,7 +18,6 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use corpus_cases::host_allowed;
@@ -118,8 +117,6 @@ const PEAK_BOUND: usize = 64 * 2048;
 
 // ---------------------------------------------------------------- the oracle
 
-static KNOWN_FAILURE_SEEN: AtomicBool = AtomicBool::new(false);
-
 /// What every accepted target must satisfy.
 fn check_accepted(target: &PortalTarget) -> Result<(), TestCaseError> {
     let url = url::Url::parse(target.as_str())
@@ -142,22 +139,6 @@ fn check_accepted(target: &PortalTarget) -> Result<(), TestCaseError> {
     );
     match validate_link(target.as_str()) {
         Ok(again) => prop_assert_eq!(again.as_str(), target.as_str(), "not a fixed point"),
-        // KNOWN FAILURE, reported to the core's owner (tests/corpus.json
-        // h582, h584): the maximum is checked on the decoded value, and the
-        // canonical form percent-encodes, so an accepted link near the limit
-        // can come out longer than the limit and is then refused. Only that
-        // exact shape is let through; any other refusal fails.
-        Err(Refusal::TooLong { max }) if target.as_str().len() > max => {
-            if !KNOWN_FAILURE_SEEN.swap(true, Ordering::Relaxed) {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "!!! KNOWN FAILURE: an accepted link's canonical form ({} bytes) is over \
-                     the maximum and refused by validate_link: not a fixed point",
-                    target.as_str().len()
-                );
-            }
-        }
         Err(refusal) => {
             return Err(TestCaseError::fail(format!(
                 "the canonical link is refused: {refusal:?}"

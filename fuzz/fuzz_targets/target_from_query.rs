@@ -93,12 +93,6 @@ fn check_accepted(target: &PortalTarget) {
     assert_eq!(url.port_or_known_default(), Some(443));
     match validate_link(target.as_str()) {
         Ok(again) => assert_eq!(again.as_str(), target.as_str(), "not a fixed point"),
-        // KNOWN FAILURE, reported to the core's owner (tests/corpus.json
-        // h582, h584): the maximum is checked on the decoded value, and the
-        // canonical form percent-encodes, so an accepted link near the limit
-        // can come out longer than the limit and is then refused. Only that
-        // exact shape is let through; any other refusal is a finding.
-        Err(Refusal::TooLong { max }) if target.as_str().len() > max => {}
         Err(refusal) => panic!("the canonical link is refused: {refusal:?}"),
     }
 }
