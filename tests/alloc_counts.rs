@@ -9,52 +9,23 @@
 //! `serde_urlencoded` and `hashbrown`: after updating them, re-run and
 //! update both this table and the README's.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 #[path = "../benches/common/mod.rs"]
 mod bench;
 
 use bench::Variant;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: defers every operation to `System`; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Allocations (a `realloc` counts as one) for one request to `variant`.
 fn allocations(variant: Variant, uri: &str) -> usize {
     let mut svc = variant.service();
     let req = bench::request(uri);
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = counting_alloc::allocations();
     let response = svc.run(req);
-    let after = ALLOCATIONS.with(Cell::get);
+    let after = counting_alloc::allocations();
     drop(response);
     after - before
 }
@@ -130,9 +101,9 @@ fn referrer_policy_on_a_response_without_headers() {
     let count = |layer: tower_portal_link::PortalLinkLayer| {
         let mut svc = tower::Layer::layer(&layer, Headerless);
         let req = bench::request(&uri);
-        let before = ALLOCATIONS.with(Cell::get);
+        let before = counting_alloc::allocations();
         let response = bench::run(&mut svc, req);
-        let after = ALLOCATIONS.with(Cell::get);
+        let after = counting_alloc::allocations();
         assert_eq!(
             response.headers()["referrer-policy"],
             "no-referrer",

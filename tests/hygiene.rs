@@ -5,9 +5,8 @@
 mod common;
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
+use common::capture::Captured;
 use common::{GUIDE_CRYLK, GUIDE_LINK};
 use http::header::REFERRER_POLICY;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
@@ -279,30 +278,10 @@ async fn headers_are_ignored_unless_configured() {
     assert_eq!(seen.header.as_deref(), Some(GUIDE_CRYLK));
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn trace_layer_inside_never_records_the_link() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install(tracing::Level::TRACE);
 
     let svc = ServiceBuilder::new()
         .layer(PortalLinkLayer::new())
@@ -314,7 +293,7 @@ async fn trace_layer_inside_never_records_the_link() {
     let req = Request::get(uri).body(String::new()).unwrap();
     svc.oneshot(req).await.unwrap();
 
-    let out = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let out = captured.text();
     // The span is there, with the URI the application logs...
     assert!(out.contains("uri=/Subscriptions?lang=fr"), "{out}");
     // ...and no part of the link.

@@ -4,8 +4,6 @@
 //! threads do not count) measures exactly the layer's `call` and the poll of
 //! its future, around an inner service that allocates nothing itself.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
@@ -15,36 +13,10 @@ use http::{Request, Response};
 use tower::Service;
 use tower_portal_link::{PortalLink, PortalLinkLayer};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: defers every operation to `System`; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Answers an empty response: allocates nothing.
 #[derive(Clone)]
@@ -68,7 +40,7 @@ impl Service<Request<()>> for Bare {
 fn allocations(svc: &mut PortalLink<Bare>, uri: &str) -> usize {
     let req = Request::get(uri).body(()).unwrap();
     let mut cx = Context::from_waker(Waker::noop());
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = counting_alloc::allocations();
     let response = {
         let fut = pin!(svc.call(req));
         match fut.poll(&mut cx) {
@@ -76,7 +48,7 @@ fn allocations(svc: &mut PortalLink<Bare>, uri: &str) -> usize {
             Poll::Pending => unreachable!("Bare is always ready"),
         }
     };
-    let after = ALLOCATIONS.with(Cell::get);
+    let after = counting_alloc::allocations();
     drop(response);
     after - before
 }

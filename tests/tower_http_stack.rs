@@ -15,12 +15,13 @@
 mod common;
 
 use std::convert::Infallible;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use common::capture::Captured;
 use common::loopback::{bounded, listener, send};
 use common::{GUIDE_CRYLK, GUIDE_LINK};
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, REFERRER_POLICY};
@@ -110,39 +111,6 @@ async fn get_gzip(addr: SocketAddr, path: &str) -> (StatusCode, Response<String>
     (parts.status, Response::from_parts(parts, text))
 }
 
-/// Captures what a `fmt` subscriber prints.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Makes this the thread's subscriber; the tests run on a
-    /// current-thread runtime, so the server's tasks report here too.
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 /// The exchanges both orders must get right.
 async fn exercise(addr: SocketAddr) {
     let (status, res) =
@@ -175,7 +143,7 @@ fn assert_no_link_in(trace: &str) {
 #[tokio::test(flavor = "current_thread")]
 async fn outermost_the_trace_records_the_stripped_uri() {
     let captured = Captured::default();
-    let _guard = captured.install();
+    let _guard = captured.install(tracing::Level::DEBUG);
     let service = ServiceBuilder::new()
         .layer(PortalLinkLayer::new())
         .layer(SetRequestIdLayer::x_request_id(Sequential::default()))
@@ -198,7 +166,7 @@ async fn outermost_the_trace_records_the_stripped_uri() {
 #[tokio::test(flavor = "current_thread")]
 async fn innermost_with_a_path_only_span() {
     let captured = Captured::default();
-    let _guard = captured.install();
+    let _guard = captured.install(tracing::Level::DEBUG);
     let service = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(Sequential::default()))
         .layer(

@@ -114,3 +114,44 @@ pub mod loopback {
         std::str::from_utf8(res.body()).expect("a UTF-8 body")
     }
 }
+
+/// What a `tracing` `fmt` subscriber prints, captured for assertions.
+pub mod capture {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// A shared buffer that a `fmt` subscriber writes into.
+    #[derive(Clone, Default)]
+    pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        /// Makes a subscriber printing into this buffer the thread's
+        /// default until the guard drops. On a current-thread runtime a
+        /// server's tasks report here too.
+        pub fn install(&self, level: tracing::Level) -> tracing::subscriber::DefaultGuard {
+            let writer = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_max_level(level)
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        }
+
+        /// Everything printed so far.
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+}
