@@ -23,7 +23,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
 
-const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
+pub(crate) const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
 const GUIDE_CRYLK: &str =
     "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
 
@@ -97,8 +97,15 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-fn app(fallback: String) -> Router {
+/// The page behind `PortalLinkLayer`: what `main` serves.
+pub(crate) fn app(fallback: String) -> Router {
     let layer = PortalLinkLayer::new();
+    page(&layer, fallback).layer(layer)
+}
+
+/// The page's routes without the layer, whose `frame-src` they announce.
+/// (`examples/load_server.rs` serves them with and without it.)
+pub(crate) fn page(layer: &PortalLinkLayer, fallback: String) -> Router {
     // The fallback may be the business's own URL, not a ProAbono host.
     let fallback_origin = url::Url::parse(&fallback)
         .map(|u| u.origin().ascii_serialization())
@@ -113,7 +120,6 @@ fn app(fallback: String) -> Router {
     Router::new()
         .route("/Subscriptions", get(subscriptions))
         .with_state(Arc::new(Page { fallback, csp }))
-        .layer(layer)
 }
 
 #[tokio::main]

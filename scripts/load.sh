@@ -24,7 +24,7 @@ command -v wrk >/dev/null || {
     exit 1
 }
 
-cargo build --release --quiet --example load_server
+cargo build --release --quiet --features axum --example load_server
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
