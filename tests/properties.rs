@@ -13,8 +13,6 @@
 
 mod corpus_cases;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
@@ -32,82 +30,12 @@ use tower_portal_link::{
 
 // ---------------------------------------------------------------- counting
 
-/// Counts this thread's heap use: the test harness's other threads do not.
-struct Counting;
+mod counting_alloc;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Heap {
-    /// Allocations and reallocations.
-    count: usize,
-    /// Bytes requested by them, in total.
-    bytes: usize,
-    /// Most bytes held at once, above what was held before.
-    peak: usize,
-}
-
-thread_local! {
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-    static BYTES: Cell<usize> = const { Cell::new(0) };
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn grew(by: usize) {
-    let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-    let _ = BYTES.try_with(|b| b.set(b.get() + by));
-    let _ = LIVE.try_with(|live| {
-        live.set(live.get() + by);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-fn shrank(by: usize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(by)));
-}
-
-// SAFETY: every operation is `System`'s; only the bookkeeping is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size);
-        shrank(layout.size());
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        System.dealloc(ptr, layout)
-    }
-}
+use counting_alloc::{heap_of, Heap};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f`, returning its result and the heap it used.
-fn heap_of<T>(f: impl FnOnce() -> T) -> (T, Heap) {
-    let (count, bytes, live) = (
-        COUNT.with(Cell::get),
-        BYTES.with(Cell::get),
-        LIVE.with(Cell::get),
-    );
-    PEAK.with(|p| p.set(live));
-    let out = f();
-    let heap = Heap {
-        count: COUNT.with(Cell::get) - count,
-        bytes: BYTES.with(Cell::get) - bytes,
-        peak: PEAK.with(Cell::get) - live,
-    };
-    (out, heap)
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// The most heap one verdict may hold at once, whatever the query's length:
 /// only a link of at most 2048 bytes is ever decoded and parsed, and parsing

@@ -4,9 +4,6 @@
 //! credentials and the default port, and is a fixed point.
 #![no_main]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use libfuzzer_sys::fuzz_target;
 use tower_portal_link::{target_from_query, validate_link, PortalTarget, Refusal};
 
@@ -18,57 +15,17 @@ use tower_portal_link::{target_from_query, validate_link, PortalTarget, Refusal}
 /// label of 2000 bytes peaks at 66 KB). The bound is 64 times the maximum.
 const PEAK_BOUND: usize = 64 * 2048;
 
-struct Tracking;
-
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn grew(by: usize) {
-    let _ = LIVE.try_with(|live| {
-        live.set(live.get() + by);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-fn shrank(by: usize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(by)));
-}
-
-// SAFETY: every operation is `System`'s; only the bookkeeping is added.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        grew(new_size);
-        shrank(layout.size());
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        System.dealloc(ptr, layout)
-    }
-}
+// The allocator of the crate's own tests, so both count alike.
+#[path = "../../tests/counting_alloc/mod.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Tracking = Tracking;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Runs `f` and returns its result with the peak heap it added.
 fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    let out = f();
-    (out, PEAK.with(Cell::get) - base)
+    let (out, heap) = counting_alloc::heap_of(f);
+    (out, heap.peak)
 }
 
 fn allowed(host: &str) -> bool {
