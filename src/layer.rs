@@ -7,7 +7,8 @@ use std::sync::Arc;
 use http::HeaderName;
 use tower_layer::Layer;
 
-use crate::policy::{config_host, config_param, Policy};
+use crate::origin::{InvalidOrigin, OriginPattern};
+use crate::policy::{config_param, Policy};
 use crate::{Forward, OnRefused, PortalLink, PortalTarget, Refusal};
 
 /// Wraps a service in [`PortalLink`]: validates the portal link carried by
@@ -22,7 +23,7 @@ use crate::{Forward, OnRefused, PortalLink, PortalTarget, Refusal};
 /// use tower_portal_link::{BadRequest, PortalLinkLayer};
 ///
 /// let layer = PortalLinkLayer::new()
-///     .allow_host("billing.example.com")
+///     .allowed_origins(["https://mon-app.via.proabono.com"])
 ///     .max_length(1024)
 ///     .on_refused(BadRequest);
 /// # let _ = layer;
@@ -98,77 +99,102 @@ impl<R> PortalLinkLayer<R> {
 
     /// Whether the link is removed from the request before the inner
     /// service sees it (default `true`): the parameter from the URI, other
-    /// parameters keeping their order and encoding, and the
-    /// [header](Self::header). Access logs, `TraceLayer` spans and error
-    /// reports downstream then never record the link; handlers read the
-    /// [`PortalTarget`] instead.
-    pub fn strip_from_uri(mut self, strip: bool) -> Self {
+    /// parameters keeping their order and encoding; the
+    /// [header](Self::header); and, with the `axum` feature, the same
+    /// parameter from axum's `OriginalUri`. Access logs, `TraceLayer` spans
+    /// and error reports downstream then never record the link; handlers
+    /// read the [`PortalTarget`] instead.
+    pub fn strip_link(mut self, strip: bool) -> Self {
         self.policy_mut().strip = strip;
         self
     }
 
-    /// Also allows `domain` and every subdomain of it (matched at a label
-    /// boundary: `example.com` allows `a.example.com`, never
-    /// `evilexample.com`). The default list is `proabono.com`.
+    /// Also accepts links to `origin`, a Content-Security-Policy source
+    /// expression (see [`OriginPattern`]): `scheme://host[:port]`, where
+    /// the host may start with `*.` for any subdomain. It widens nothing
+    /// else: `allow_origin("http://localhost:3000")` accepts
+    /// `http://localhost:3000/...` and no other `http` link, and no other
+    /// port on any other host.
+    ///
+    /// The default list, `https://proabono.com` and
+    /// `https://*.proabono.com`, accepts the pages of every business on
+    /// ProAbono. To accept only your own, replace it with
+    /// [`allowed_origins`](Self::allowed_origins).
+    ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().allow_origin("http://localhost:3000");
+    /// assert_eq!(
+    ///     layer.frame_src(),
+    ///     "frame-src https://proabono.com https://*.proabono.com http://localhost:3000",
+    /// );
+    /// ```
     ///
     /// # Panics
     ///
-    /// If `domain` is not a host name of at least two labels made of ASCII
-    /// letters, digits and `-` (write international names in their `xn--`
-    /// form).
-    pub fn allow_domain(mut self, domain: &str) -> Self {
-        let domain = config_host("domain", domain, 2);
-        self.policy_mut().domains.to_mut().push(Cow::Owned(domain));
-        self
+    /// If `origin` is not a valid pattern (an IP address, userinfo, a path,
+    /// another scheme, a wildcard that would match too much...): the message
+    /// names the pattern and why. For configuration read at run time, use
+    /// [`try_allow_origin`](Self::try_allow_origin).
+    #[track_caller]
+    pub fn allow_origin(self, origin: &str) -> Self {
+        self.try_allow_origin(origin)
+            .unwrap_or_else(|error| panic!("tower-portal-link: {error}"))
     }
 
-    /// Replaces the allowed domains (default `proabono.com`) with `domains`;
-    /// an empty list leaves only the exact hosts of
-    /// [`allow_host`](Self::allow_host).
+    /// [`allow_origin`](Self::allow_origin), returning an error for an
+    /// invalid pattern instead of panicking.
+    pub fn try_allow_origin(mut self, origin: &str) -> Result<Self, InvalidOrigin> {
+        let origin = OriginPattern::parse(origin)?;
+        self.policy_mut().add_origin(origin);
+        Ok(self)
+    }
+
+    /// Replaces the allowed origins (see [`allow_origin`](Self::allow_origin)).
+    /// An empty list accepts no link.
+    ///
+    /// A business that wants links to its own ProAbono pages only:
+    ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().allowed_origins(["https://mon-app.via.proabono.com"]);
+    /// assert!(layer
+    ///     .target_from_query("crylk=https%3a%2f%2fother-app.proabono.com%2fportal-anon")
+    ///     .is_err());
+    /// ```
     ///
     /// # Panics
     ///
-    /// As [`allow_domain`](Self::allow_domain).
-    pub fn allowed_domains<I, D>(mut self, domains: I) -> Self
+    /// As [`allow_origin`](Self::allow_origin); see
+    /// [`try_allowed_origins`](Self::try_allowed_origins).
+    #[track_caller]
+    pub fn allowed_origins<I, O>(self, origins: I) -> Self
     where
-        I: IntoIterator<Item = D>,
-        D: AsRef<str>,
+        I: IntoIterator<Item = O>,
+        O: AsRef<str>,
     {
-        let domains = domains
-            .into_iter()
-            .map(|d| Cow::Owned(config_host("domain", d.as_ref(), 2)))
-            .collect();
-        self.policy_mut().domains = Cow::Owned(domains);
-        self
+        self.try_allowed_origins(origins)
+            .unwrap_or_else(|error| panic!("tower-portal-link: {error}"))
     }
 
-    /// Also allows exactly `host`, not its subdomains (none by default).
-    ///
-    /// # Panics
-    ///
-    /// If `host` is not a host name made of ASCII letters, digits and `-`.
-    pub fn allow_host(mut self, host: &str) -> Self {
-        let host = config_host("host", host, 1);
-        self.policy_mut().hosts.to_mut().push(Cow::Owned(host));
-        self
-    }
-
-    /// Also accepts plain `http://` links (default `false`). For local
-    /// sandboxes only: an `http` portal leaks the customer's session to the
-    /// network.
-    pub fn allow_http(mut self, allow: bool) -> Self {
-        self.policy_mut().allow_http = allow;
-        self
-    }
-
-    /// Also accepts links to `port` (by default only the scheme's default
-    /// port: 443, or 80 for `http`).
-    pub fn allow_port(mut self, port: u16) -> Self {
-        let ports = self.policy_mut().ports.to_mut();
-        if !ports.contains(&port) {
-            ports.push(port);
+    /// [`allowed_origins`](Self::allowed_origins), returning an error for
+    /// the first invalid pattern instead of panicking.
+    pub fn try_allowed_origins<I, O>(mut self, origins: I) -> Result<Self, InvalidOrigin>
+    where
+        I: IntoIterator<Item = O>,
+        O: AsRef<str>,
+    {
+        let mut policy = Policy {
+            origins: Cow::Borrowed(&[]),
+            ..(*self.policy).clone()
+        };
+        for origin in origins {
+            policy.add_origin(OriginPattern::parse(origin.as_ref())?);
         }
-        self
+        self.policy = Arc::new(policy);
+        Ok(self)
     }
 
     /// The longest decoded link accepted, in bytes (default 2048). Longer
@@ -209,7 +235,8 @@ impl<R> PortalLinkLayer<R> {
     }
 
     /// The `Content-Security-Policy` directive that lets a page frame
-    /// exactly what this layer accepts, and nothing else.
+    /// exactly what this layer accepts, and nothing else: the allowed
+    /// origins, in order (`frame-src 'none'` for an empty list).
     ///
     /// Send it with the page that shows the portal, so the browser itself
     /// refuses any other frame source; add your `hosted-home` fallback's
@@ -258,19 +285,47 @@ mod tests {
     #[test]
     fn builders_do_not_touch_other_clones() {
         let a = PortalLinkLayer::new();
-        let b = a.clone().allow_domain("example.com");
-        assert_eq!(a.policy.domains.len(), 1);
-        assert_eq!(b.policy.domains.len(), 2);
+        let b = a.clone().allow_origin("https://billing.example.com");
+        assert_eq!(a.policy.origins.len(), 2);
+        assert_eq!(b.policy.origins.len(), 3);
+    }
+
+    #[test]
+    fn a_local_sandbox_widens_nothing_else() {
+        let layer = PortalLinkLayer::new().allow_origin("http://localhost:3000");
+        let verdict = |link: &str| layer.validate_link(link).map(|t| t.to_string());
+        assert_eq!(
+            verdict("http://localhost:3000/portal").unwrap(),
+            "http://localhost:3000/portal"
+        );
+        assert_eq!(
+            verdict("https://a.proabono.com/").unwrap(),
+            "https://a.proabono.com/"
+        );
+        assert_eq!(
+            verdict("http://a.proabono.com/"),
+            Err(Refusal::HostNotAllowed)
+        );
+        assert_eq!(
+            verdict("https://a.proabono.com:3000/"),
+            Err(Refusal::PortNotAllowed)
+        );
+        assert_eq!(verdict("http://localhost/"), Err(Refusal::PortNotAllowed));
+        assert_eq!(
+            verdict("https://localhost:3000/"),
+            Err(Refusal::HostNotAllowed)
+        );
+        assert_eq!(
+            verdict("http://a.localhost:3000/"),
+            Err(Refusal::HostNotAllowed)
+        );
     }
 
     #[test]
     fn custom_policy() {
         let layer = PortalLinkLayer::new()
             .parameter("link")
-            .allowed_domains(["Example.com"])
-            .allow_host("localhost")
-            .allow_http(true)
-            .allow_port(8080)
+            .allowed_origins(["https://*.Example.com", "http://localhost:8080"])
             .max_length(64);
         let ok = |q: &str| layer.target_from_query(q).map(|t| t.map(|t| t.to_string()));
         assert_eq!(
@@ -285,18 +340,40 @@ mod tests {
         );
         assert_eq!(ok("crylk=https://a.example.com/"), Ok(None));
         assert_eq!(
+            ok("link=https://example.com/"),
+            Err(Refusal::HostNotAllowed)
+        );
+        assert_eq!(
             ok("link=https://proabono.com/"),
             Err(Refusal::HostNotAllowed)
         );
         assert_eq!(
-            ok("link=https://a.localhost/"),
-            Err(Refusal::HostNotAllowed)
-        );
-        assert_eq!(
-            ok("link=https://example.com:8081/"),
+            ok("link=https://a.example.com:8080/"),
             Err(Refusal::PortNotAllowed)
         );
-        let long = format!("link=https://example.com/{}", "a".repeat(64));
+        let long = format!("link=https://a.example.com/{}", "a".repeat(64));
         assert_eq!(ok(&long), Err(Refusal::TooLong { max: 64 }));
+    }
+
+    #[test]
+    fn invalid_origins_are_refused_at_configuration() {
+        let error = PortalLinkLayer::new()
+            .try_allow_origin("https://1.2.3.4")
+            .unwrap_err();
+        assert_eq!(error.kind(), crate::InvalidOriginKind::IpAddress);
+        let panic =
+            std::panic::catch_unwind(|| PortalLinkLayer::new().allow_origin("https://*.com"))
+                .unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("\"https://*.com\""), "{message}");
+        assert!(PortalLinkLayer::new()
+            .try_allowed_origins(["https://a.example.com", "ftp://a.example.com"])
+            .is_err());
+        let none = PortalLinkLayer::new().allowed_origins(Vec::<String>::new());
+        assert_eq!(none.frame_src(), "frame-src 'none'");
+        assert_eq!(
+            none.validate_link("https://a.proabono.com/"),
+            Err(Refusal::SchemeNotAllowed)
+        );
     }
 }

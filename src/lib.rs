@@ -423,6 +423,7 @@
 mod future;
 mod layer;
 mod on_refused;
+mod origin;
 mod policy;
 mod query;
 mod refusal;
@@ -436,6 +437,7 @@ mod axum;
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
 pub use crate::on_refused::{BadRequest, Forward, OnRefused};
+pub use crate::origin::{InvalidOrigin, InvalidOriginKind, OriginPattern};
 pub use crate::refusal::Refusal;
 pub use crate::service::PortalLink;
 pub use crate::target::PortalTarget;

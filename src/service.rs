@@ -10,7 +10,8 @@ use tower_service::Service;
 
 use crate::future::ResponseFuture;
 use crate::policy::Policy;
-use crate::query::strip_param;
+use crate::query::{find_params, strip_params};
+use crate::validate::Verdict;
 use crate::{BadRequest, Forward, PortalLinkLayer, PortalTarget, Refusal};
 
 /// Validates the portal link of each request and inserts a [`PortalTarget`]
@@ -23,7 +24,7 @@ use crate::{BadRequest, Forward, PortalLinkLayer, PortalTarget, Refusal};
 ///
 /// When the request's query carries the link, the response gets
 /// `Referrer-Policy: no-referrer` unless the inner service set a policy; and,
-/// unless [`strip_from_uri(false)`](PortalLinkLayer::strip_from_uri) was
+/// unless [`strip_link(false)`](PortalLinkLayer::strip_link) was
 /// asked for, the link is removed from the URI (and the
 /// [header](PortalLinkLayer::header) from the request) that the inner
 /// service sees.
@@ -74,20 +75,43 @@ impl<S, R> PortalLink<S, R> {
 
     /// Everything both modes do before deciding whether to call the inner
     /// service: clears forged verdicts, reaches this one, strips the link,
-    /// and inserts the target. Returns the refusal, if any, and whether the
-    /// response needs `Referrer-Policy: no-referrer`.
-    fn inspect<B>(&self, req: &mut Request<B>) -> (Option<Refusal>, bool) {
+    /// and inserts the target.
+    #[inline]
+    fn judge<B>(&self, req: &mut Request<B>) -> Judgment {
         // Both are no-ops, without allocation, on a request with no
         // extensions: the common case.
         let extensions = req.extensions_mut();
         extensions.remove::<PortalTarget>();
         extensions.remove::<Refusal>();
 
-        let verdict = self.policy.verdict(req.uri().query(), req.headers());
+        let [found] = match req.uri().query() {
+            Some(query) => find_params(query.as_bytes(), [self.policy.param.as_bytes()]),
+            None => [None],
+        };
+        if found.is_none() && self.policy.header.is_none() {
+            // Nearly every request.
+            return Judgment::default();
+        }
+        let verdict = self.policy.verdict(found, req.headers());
+        self.apply(req, verdict)
+    }
+
+    /// Strips the link and records the verdict: the rare request that
+    /// carries a link, out of the hot path.
+    #[inline(never)]
+    fn apply<B>(&self, req: &mut Request<B>, verdict: Verdict) -> Judgment {
         if self.policy.strip {
             // Downstream logs, traces and error reports never see the link.
             if verdict.in_query {
-                strip_from_uri(req.uri_mut(), self.policy.param.as_bytes());
+                let names = [self.policy.param.as_bytes()];
+                strip_from_uri(req.uri_mut(), names);
+                // axum's router keeps the URI it received in an extension,
+                // for handlers and spans: the link must not live on there.
+                #[cfg(feature = "axum")]
+                if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>()
+                {
+                    strip_from_uri(&mut original.0, names);
+                }
             }
             if let (true, Some(name)) = (verdict.in_header, &self.policy.header) {
                 req.headers_mut().remove(name);
@@ -100,8 +124,11 @@ impl<S, R> PortalLink<S, R> {
                 None
             }
             Err(refusal) => {
+                // Refused links come from clients, attackers among them: at
+                // `DEBUG`, as tower-http reports requests, so that no client
+                // can flood the logs of a service at its default level.
                 #[cfg(feature = "tracing")]
-                tracing::warn!(
+                tracing::debug!(
                     target: "tower_portal_link",
                     reason = refusal.code(),
                     "refused portal link: {refusal}"
@@ -109,8 +136,19 @@ impl<S, R> PortalLink<S, R> {
                 Some(refusal)
             }
         };
-        (refusal, verdict.in_query)
+        Judgment {
+            refusal,
+            no_referrer: verdict.in_query,
+        }
     }
+}
+
+/// What [`PortalLink::judge`] tells the mode: the refusal to act on, and
+/// whether the response needs `Referrer-Policy: no-referrer`.
+#[derive(Default)]
+struct Judgment {
+    refusal: Option<Refusal>,
+    no_referrer: bool,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S, Forward>
@@ -127,11 +165,11 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let (refusal, no_referrer) = self.inspect(&mut req);
-        if let Some(refusal) = refusal {
+        let judgment = self.judge(&mut req);
+        if let Some(refusal) = judgment.refusal {
             req.extensions_mut().insert(refusal);
         }
-        ResponseFuture::inner(self.inner.call(req), no_referrer)
+        ResponseFuture::inner(self.inner.call(req), judgment.no_referrer)
     }
 }
 
@@ -150,21 +188,26 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match self.inspect(&mut req) {
-            (Some(refusal), no_referrer) => ResponseFuture::bad_request(refusal, no_referrer),
-            (None, no_referrer) => ResponseFuture::inner(self.inner.call(req), no_referrer),
+        match self.judge(&mut req) {
+            Judgment {
+                refusal: Some(refusal),
+                no_referrer,
+            } => ResponseFuture::bad_request(refusal, no_referrer),
+            Judgment { no_referrer, .. } => {
+                ResponseFuture::inner(self.inner.call(req), no_referrer)
+            }
         }
     }
 }
 
-/// Removes every pair named `name` from `uri`'s query (and the `?` with the
-/// last one), leaving the rest of the URI as it was.
-fn strip_from_uri(uri: &mut Uri, name: &[u8]) {
+/// Removes every pair named by `names` from `uri`'s query (and the `?`
+/// with the last one), leaving the rest of the URI as it was.
+fn strip_from_uri<const N: usize>(uri: &mut Uri, names: [&[u8]; N]) {
     let mut parts = std::mem::take(uri).into_parts();
     let Some(old) = parts.path_and_query.take() else {
         return;
     };
-    let kept = strip_param(old.query().unwrap_or_default(), name);
+    let kept = strip_params(old.query().unwrap_or_default(), names);
     // Exactly sized: `Bytes` then takes the string's buffer as it is,
     // instead of allocating a header to share it.
     let query_len = if kept.is_empty() { 0 } else { 1 + kept.len() };
@@ -205,7 +248,7 @@ mod tests {
             ),
         ] {
             let mut uri: Uri = before.parse().unwrap();
-            strip_from_uri(&mut uri, b"crylk");
+            strip_from_uri(&mut uri, [b"crylk"]);
             assert_eq!(uri, after.parse::<Uri>().unwrap(), "{before}");
             assert_eq!(uri.to_string(), after, "{before}");
         }

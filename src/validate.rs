@@ -1,11 +1,12 @@
 //! The rules: from a raw query value to a [`PortalTarget`] or a [`Refusal`].
 
+use http::HeaderMap;
+use percent_encoding::percent_decode;
 use url::{Host, Url};
 
-use http::HeaderMap;
-
+use crate::origin::{Scheme, MAX_HOST, MAX_LABEL};
 use crate::policy::Policy;
-use crate::query::{decode_escape, eq_mask, find_param, word_of, ONES};
+use crate::query::{decode_escape, find_params, Found};
 use crate::{PortalTarget, Refusal};
 
 /// What the service learns from one request.
@@ -21,33 +22,13 @@ impl Policy {
     /// The layer's verdict for a raw query string and no header.
     pub(crate) fn target_from_query(&self, query: &str) -> Result<Option<PortalTarget>, Refusal> {
         // An empty map allocates nothing.
-        self.verdict(Some(query), &HeaderMap::new()).result
+        let [found] = find_params(query.as_bytes(), [self.param.as_bytes()]);
+        self.verdict(found, &HeaderMap::new()).result
     }
 
-    /// The verdict for a request: its query and, when configured, its
-    /// header. Allocates nothing when neither carries a link.
-    #[inline]
-    pub(crate) fn verdict(&self, query: Option<&str>, headers: &HeaderMap) -> Verdict {
-        let from_query = match query {
-            Some(query) => find_param(query.as_bytes(), self.param.as_bytes()).transpose(),
-            None => None,
-        };
-        if from_query.is_none() && self.header.is_none() {
-            // Nearly every request: inlined into the service's `call`.
-            return Verdict {
-                result: Ok(None),
-                in_query: false,
-                in_header: false,
-            };
-        }
-        self.verdict_of(from_query, headers)
-    }
-
-    fn verdict_of(
-        &self,
-        from_query: Option<Result<&[u8], Refusal>>,
-        headers: &HeaderMap,
-    ) -> Verdict {
+    /// The verdict for a request, given what the scan found in its query
+    /// and, when configured, its header.
+    pub(crate) fn verdict(&self, from_query: Found<'_>, headers: &HeaderMap) -> Verdict {
         let from_header = self.header.as_ref().and_then(|name| {
             let mut values = headers.get_all(name).iter();
             let first = values.next()?;
@@ -85,38 +66,32 @@ impl Policy {
             return Err(Refusal::Empty);
         }
         // Decoding never lengthens, so only a long value needs its decoded
-        // length before anything is allocated for it.
-        let len = if raw.len() > INLINE {
-            let len = decoded_len(raw);
-            if len > self.max_len {
-                return Err(Refusal::TooLong { max: self.max_len });
-            }
-            len
-        } else {
-            raw.len()
-        };
-        // A portal link fits on the stack: the heap is for long ones only.
-        let mut inline = [0u8; INLINE + 8];
-        let mut heap = Vec::new();
-        let buf = if len <= INLINE {
-            &mut inline[..]
-        } else {
-            heap.resize(len, 0);
-            &mut heap[..]
-        };
-        let decoded_len = decode(raw, buf);
-        let decoded = &buf[..decoded_len];
-        if decoded.len() > self.max_len {
+        // length counted before anything is allocated for it: memory stays
+        // bounded by the maximum, whatever the query's size.
+        if raw.len() > self.max_len && percent_decode(raw).count() > self.max_len {
             return Err(Refusal::TooLong { max: self.max_len });
         }
-        let link = std::str::from_utf8(decoded).map_err(|_| Refusal::InvalidUtf8)?;
+        // A portal link fits on the stack: the heap is for long ones only.
+        let mut inline = [0u8; INLINE];
+        let mut heap = Vec::new();
+        let buf = if raw.len() <= INLINE {
+            &mut inline[..]
+        } else {
+            heap.resize(raw.len().min(self.max_len), 0);
+            &mut heap[..]
+        };
+        let mut len = 0;
+        for (slot, byte) in buf.iter_mut().zip(percent_decode(raw)) {
+            *slot = byte;
+            len += 1;
+        }
+        let link = std::str::from_utf8(&buf[..len]).map_err(|_| Refusal::InvalidUtf8)?;
         // A form parser turns `+` into a space, which rule 2 refuses anyway;
         // refusing the `+` itself spares rewriting the value.
         if raw.contains(&b'+') {
             return Err(Refusal::ForbiddenCharacter);
         }
-        clean(link)?;
-        self.validate_clean(link)
+        self.validate_decoded(link)
     }
 
     /// Rules 2 to 7 for a decoded link.
@@ -134,26 +109,19 @@ impl Policy {
     /// Rules 3 to 7 for a link that passed rule 2.
     fn validate_clean(&self, link: &str) -> Result<PortalTarget, Refusal> {
         // Rule 3.
-        let (scheme, rest) = split_scheme(link, self.allow_http)?;
+        let (scheme, rest) = split_scheme(link)?;
+        if !self.scheme_allowed(scheme) {
+            return Err(Refusal::SchemeNotAllowed);
+        }
 
-        // Rules 4 and 5 (its shape): the authority runs to the first `/`,
-        // `?` or `#` (a `\` would end it too for a WHATWG parser, but rule 2
-        // refused those).
+        // Rule 4: the authority runs to the first `/`, `?` or `#` (a `\`
+        // would end it too for a WHATWG parser, but rule 2 refused those).
         let (host, port) = split_authority(rest.as_bytes())?;
         let host = &rest[..host];
 
-        // Rule 5.
-        if !self.host_allowed(host) {
-            return Err(Refusal::HostNotAllowed);
-        }
-
-        // Rule 6. An explicit default port is the same URL as none.
+        // Rules 5 and 6. An explicit default port is the same URL as none.
         let port = port.filter(|&p| p != scheme.default_port());
-        if let Some(p) = port {
-            if !self.port_allowed(p) {
-                return Err(Refusal::PortNotAllowed);
-            }
-        }
+        self.origin_allowed(scheme, host, port.unwrap_or(scheme.default_port()))?;
 
         // Rule 7: the parser that browsers follow must see the same thing.
         let url = Url::parse(link).map_err(|_| Refusal::ParserMismatch)?;
@@ -177,147 +145,107 @@ impl Policy {
     }
 }
 
-/// Decoded links up to this length are decoded on the stack. ProAbono's
-/// links are about a hundred bytes.
+/// Values up to this length are decoded on the stack. ProAbono's links
+/// are about a hundred bytes.
 const INLINE: usize = 256;
 
-/// Rule 2's characters. WHATWG parsers strip tabs and newlines anywhere,
-/// trim leading and trailing C0 controls and spaces, and read `\` as `/`:
-/// each is a way for two parsers to see two different hosts.
+/// Rule 2's characters: the link must be a valid URL string in WHATWG's
+/// sense, made of URL code points and `%XX` escapes, with at most one `#`.
+///
+/// Parsers differ on everything else: WHATWG parsers strip tabs and
+/// newlines anywhere, trim leading and trailing C0 controls and spaces,
+/// read `\` as `/`, and browsers and the `url` crate percent-encode
+/// `"<>^`{|}` and a lone `%` differently. Refusing them leaves one reading
+/// of the link, the same for the layer, the `url` crate and the browser.
 fn clean(link: &str) -> Result<(), Refusal> {
-    // Every byte outside `!`..=`~`, and the backslash, needs a closer look;
-    // written as a fold so that it compiles to vector compares.
-    let suspect = link.bytes().fold(false, |any, b| {
-        any | (b.wrapping_sub(b'!') > b'~' - b'!') | (b == b'\\')
-    });
-    if suspect
-        && link
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    {
-        return Err(Refusal::ForbiddenCharacter);
+    let bytes = link.as_bytes();
+    let mut fragment = false;
+    for (i, c) in link.char_indices() {
+        let allowed = match c {
+            '%' => decode_escape(&bytes[i + 1..]).is_some(),
+            '#' => !std::mem::replace(&mut fragment, true),
+            c if c.is_ascii() => is_url_code_point(c as u8),
+            c => !(c.is_control() || c.is_whitespace() || is_noncharacter(c)),
+        };
+        if !allowed {
+            return Err(Refusal::ForbiddenCharacter);
+        }
     }
     Ok(())
 }
 
-/// `raw` decoded once into `buf` (at least as long as the decoded value):
-/// `%XX` is a byte, anything else, `+` and a lone `%` included, stands as is.
-/// Returns the decoded length.
+/// WHATWG's ASCII URL code points.
+fn is_url_code_point(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b'-'
+                | b'.'
+                | b'/'
+                | b':'
+                | b';'
+                | b'='
+                | b'?'
+                | b'@'
+                | b'_'
+                | b'~'
+        )
+}
+
+/// Unicode noncharacters, which are not URL code points either.
+fn is_noncharacter(c: char) -> bool {
+    let c = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
+}
+
+/// Rule 3: `https://` or `http://` in any letter case, and the rest of the
+/// link after it.
+fn split_scheme(link: &str) -> Result<(Scheme, &str), Refusal> {
+    for (scheme, prefix) in [(Scheme::Https, "https://"), (Scheme::Http, "http://")] {
+        if let Some(head) = link.get(..prefix.len()) {
+            if head.eq_ignore_ascii_case(prefix) {
+                return Ok((scheme, &link[prefix.len()..]));
+            }
+        }
+    }
+    Err(Refusal::SchemeNotAllowed)
+}
+
+/// Rule 4: the authority at the start of `rest` (up to the first `/`, `?`,
+/// `#` or the end) is `host[:port]`, the host made of ASCII letters,
+/// digits, `-` and `.` in non-empty labels within DNS limits (63 bytes a
+/// label, 253 in all), the port of one to five digits without a leading
+/// zero. Returns the host's length and the port.
 ///
-/// Copies eight bytes at a time up to each `%`; with eight bytes of room
-/// to spare in `buf` it never falls back to one byte at a time but for the
-/// last few. Hand-written because it pays: filling `buf` from
-/// `percent_encoding::percent_decode` instead cost 1,549 more instructions
-/// for the guide's link and 1,333 more for a hostile one (callgrind,
-/// `benches/instructions.rs`).
-fn decode(raw: &[u8], buf: &mut [u8]) -> usize {
-    let percent = ONES * u64::from(b'%');
-    let (mut i, mut out) = (0, 0);
-    while i < raw.len() {
-        if let (Some(src), Some(dst)) = (raw.get(i..i + 8), buf.get_mut(out..out + 8)) {
-            let word = word_of(src);
-            // Bytes past a `%` are written too, and overwritten next.
-            dst.copy_from_slice(&word.to_le_bytes());
-            let mask = eq_mask(word, percent);
-            if mask == 0 {
-                i += 8;
-                out += 8;
-                continue;
-            }
-            let plain = (mask.trailing_zeros() / 8) as usize;
-            i += plain;
-            out += plain;
-        } else if raw[i] != b'%' {
-            buf[out] = raw[i];
-            i += 1;
-            out += 1;
-            continue;
-        }
-        // `raw[i]` is a `%`.
-        buf[out] = match decode_escape(&raw[i + 1..]) {
-            Some(b) => {
-                i += 3;
-                b
-            }
-            None => {
-                i += 1;
-                b'%'
-            }
-        };
-        out += 1;
-    }
-    out
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Scheme {
-    Https,
-    Http,
-}
-
-impl Scheme {
-    fn name(self) -> &'static str {
-        match self {
-            Scheme::Https => "https",
-            Scheme::Http => "http",
-        }
-    }
-
-    fn default_port(self) -> u16 {
-        match self {
-            Scheme::Https => 443,
-            Scheme::Http => 80,
-        }
-    }
-}
-
-/// Rule 3: `https://` (or `http://` when allowed) in any letter case, and
-/// the rest of the link after it.
-fn split_scheme(link: &str, allow_http: bool) -> Result<(Scheme, &str), Refusal> {
-    let starts = |prefix: &str| {
-        link.get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-    };
-    // `https://` in any letter case is one comparison: setting bit 5 of
-    // the five letters (and only them) lower-cases exactly `A`..=`Z`, and
-    // maps nothing else onto a lower-case letter of `https`.
-    let https = link.as_bytes().get(..8).is_some_and(|head| {
-        word_of(head) | u64::from_le_bytes([0x20, 0x20, 0x20, 0x20, 0x20, 0, 0, 0])
-            == u64::from_le_bytes(*b"https://")
-    });
-    if https {
-        Ok((Scheme::Https, &link["https://".len()..]))
-    } else if allow_http && starts("http://") {
-        Ok((Scheme::Http, &link["http://".len()..]))
-    } else {
-        Err(Refusal::SchemeNotAllowed)
-    }
-}
-
-/// Rules 4 and 5's shape: the authority at the start of `rest` (up to the
-/// first `/`, `?`, `#` or the end) is `host[:port]`, the host made of ASCII
-/// letters, digits, `-` and `.` with no empty label, the port of one to five
-/// digits without a leading zero. Returns the host's length and the port.
+/// The limits bound the work of the URL parser's IDNA processing (rule 7),
+/// which grows faster than the host's length.
 fn split_authority(rest: &[u8]) -> Result<(usize, Option<u16>), Refusal> {
     let malformed = Err(Refusal::MalformedAuthority);
     let mut host = rest.len();
-    // `prev_dot` also stands for "at the start", where a dot would begin an
-    // empty label.
-    let mut prev_dot = true;
+    let mut label = 0;
     for (i, &b) in rest.iter().enumerate() {
-        match AUTHORITY[usize::from(b)] {
-            LABEL => prev_dot = false,
-            DOT if !prev_dot => prev_dot = true,
-            END => {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' if label < MAX_LABEL => label += 1,
+            // An empty label, or a dot at the start.
+            b'.' if label > 0 => label = 0,
+            b'/' | b'?' | b'#' | b':' => {
                 host = i;
                 break;
             }
-            // Not a host byte, or an empty label.
+            // Not a host byte, or a label too long.
             _ => return malformed,
         }
     }
-    if host == 0 || prev_dot {
-        // Empty, or ending with a dot.
+    if label == 0 || host > MAX_HOST {
+        // Empty, ending with a dot, or too long.
         return malformed;
     }
     let port = if rest.get(host) == Some(&b':') {
@@ -333,27 +261,6 @@ fn split_authority(rest: &[u8]) -> Result<(usize, Option<u16>), Refusal> {
     Ok((host, port))
 }
 
-const INVALID: u8 = 0;
-const LABEL: u8 = 1;
-const DOT: u8 = 2;
-const END: u8 = 3;
-
-/// What each byte is to [`split_authority`]: one table lookup a byte.
-const AUTHORITY: [u8; 256] = {
-    let mut table = [INVALID; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = match b as u8 {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' => LABEL,
-            b'.' => DOT,
-            b'/' | b'?' | b'#' | b':' => END,
-            _ => INVALID,
-        };
-        b += 1;
-    }
-    table
-};
-
 fn parse_port(port: &[u8]) -> Result<u16, Refusal> {
     let digits_only = port.iter().all(u8::is_ascii_digit);
     if !digits_only || port.is_empty() || port.len() > 5 || port[0] == b'0' {
@@ -363,25 +270,9 @@ fn parse_port(port: &[u8]) -> Result<u16, Refusal> {
     u16::try_from(port).map_err(|_| Refusal::MalformedAuthority)
 }
 
-/// The length of `raw` once percent-decoded, without decoding it.
-fn decoded_len(raw: &[u8]) -> usize {
-    let mut len = 0;
-    let mut i = 0;
-    while i < raw.len() {
-        i += if raw[i] == b'%' && decode_escape(&raw[i + 1..]).is_some() {
-            3
-        } else {
-            1
-        };
-        len += 1;
-    }
-    len
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use percent_encoding::percent_decode;
 
     const GUIDE: &str =
         "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
@@ -401,6 +292,33 @@ mod tests {
     }
 
     #[test]
+    fn dns_limits_hold_at_the_edge() {
+        let label = "a".repeat(63);
+        assert!(check(&format!("https://{label}.proabono.com/")).is_ok());
+        // 20 labels of 11 bytes and `proabono.com`: 252 bytes.
+        let host = format!("{}proabono.com", "abcdefghijk.".repeat(20));
+        assert_eq!(host.len(), 252);
+        assert!(check(&format!("https://{host}/")).is_ok());
+        assert!(check(&format!("https://a{host}/")).is_ok());
+        assert_eq!(
+            check(&format!("https://ab{host}/")),
+            Err(Refusal::MalformedAuthority)
+        );
+    }
+
+    #[test]
+    fn url_code_points_and_escapes_pass() {
+        for link in [
+            "https://a.proabono.com/p!$&'()*+,;=:@-._~/x?q=a/b?c&d=%41#f/?:@",
+            "https://a.proabono.com/caf%C3%A9/%e6%97%a5?x=%20",
+            "https://a.proabono.com/café/日本?é#é",
+        ] {
+            let raw: String = url::form_urlencoded::byte_serialize(link.as_bytes()).collect();
+            assert!(check(&raw).is_ok(), "{link}");
+        }
+    }
+
+    #[test]
     fn canonical_form() {
         assert_eq!(
             check("HTTPS://Mon-App.ProAbono.COM:443/portal-auth/T0k3n").unwrap(),
@@ -410,14 +328,6 @@ mod tests {
             check("https://proabono.com").unwrap(),
             "https://proabono.com/"
         );
-    }
-
-    #[test]
-    fn decoded_len_matches_decoding() {
-        for raw in ["", "%", "%4", "%41", "%%41", "a%zz%41b", "%41%41%4"] {
-            let decoded: Vec<u8> = percent_decode(raw.as_bytes()).collect();
-            assert_eq!(decoded_len(raw.as_bytes()), decoded.len(), "{raw:?}");
-        }
     }
 
     #[test]
@@ -445,6 +355,26 @@ mod tests {
             ("https://proabono.com.evil.com/", HostNotAllowed),
             ("https://a.proabono.com:8443/", PortNotAllowed),
             ("https://xn--a.proabono.com/", ParserMismatch),
+            // DNS limits, before any URL parse.
+            (
+                &format!("https://{}.proabono.com/", "a".repeat(64)),
+                MalformedAuthority,
+            ),
+            (
+                &format!("https://{}.proabono.com/", "a.".repeat(121)),
+                MalformedAuthority,
+            ),
+            (
+                &format!("https://xn--{}.proabono.com/", "b".repeat(2000)),
+                MalformedAuthority,
+            ),
+            // Not URL code points: parsers differ on them.
+            ("https://a.proabono.com/a|b", ForbiddenCharacter),
+            ("https://a.proabono.com/a^b", ForbiddenCharacter),
+            ("https://a.proabono.com/a%7cb%3cscript", ForbiddenCharacter),
+            ("https://a.proabono.com/?q=%25zz", ForbiddenCharacter),
+            ("https://a.proabono.com/#a#b", ForbiddenCharacter),
+            ("https://a.proabono.com/%ef%b7%90", ForbiddenCharacter),
             // 2048 bytes as given, 2052 once serialized.
             (
                 &format!("https://a.proabono.com/{}%c3%a9", "x".repeat(2023)),

@@ -30,7 +30,7 @@ fn allocations(variant: Variant, uri: &str) -> usize {
     after - before
 }
 
-/// Per case: bare, naive, layer, layer with `strip_from_uri(false)`.
+/// Per case: bare, naive, layer, layer with `strip_link(false)`.
 const EXPECTED: &[(&str, [usize; 4])] = &[
     ("no_query", [2, 2, 2, 2]),
     ("typical", [2, 24, 2, 2]),
@@ -113,5 +113,5 @@ fn referrer_policy_on_a_response_without_headers() {
     };
     let layer = tower_portal_link::PortalLinkLayer::new;
     assert_eq!(count(layer()), 5 + 2);
-    assert_eq!(count(layer().strip_from_uri(false)), 4 + 2);
+    assert_eq!(count(layer().strip_link(false)), 4 + 2);
 }

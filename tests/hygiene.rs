@@ -164,12 +164,7 @@ async fn the_link_is_stripped_from_the_uri_downstream() {
 #[tokio::test]
 async fn stripping_can_be_turned_off() {
     let uri = format!("/S?a=1&crylk={GUIDE_CRYLK}");
-    let res = send(
-        PortalLinkLayer::new().strip_from_uri(false),
-        get(&uri),
-        None,
-    )
-    .await;
+    let res = send(PortalLinkLayer::new().strip_link(false), get(&uri), None).await;
     assert_eq!(res.body().uri, uri);
     assert_eq!(res.body().target.as_deref(), Some(GUIDE_LINK));
 
@@ -178,7 +173,7 @@ async fn stripping_can_be_turned_off() {
         .insert(X_PORTAL_LINK, HeaderValue::from_static(GUIDE_CRYLK));
     let layer = PortalLinkLayer::new()
         .header(X_PORTAL_LINK)
-        .strip_from_uri(false);
+        .strip_link(false);
     let res = send(layer, req, None).await;
     assert_eq!(res.body().header.as_deref(), Some(GUIDE_CRYLK));
 }

@@ -186,9 +186,9 @@ pub fn layer() -> PortalLink<Bare> {
     PortalLinkLayer::new().layer(Bare)
 }
 
-/// `PortalLinkLayer::new().strip_from_uri(false)` over [`Bare`].
+/// `PortalLinkLayer::new().strip_link(false)` over [`Bare`].
 pub fn layer_nostrip() -> PortalLink<Bare> {
-    PortalLinkLayer::new().strip_from_uri(false).layer(Bare)
+    PortalLinkLayer::new().strip_link(false).layer(Bare)
 }
 
 /// The services compared, each over [`Bare`].
@@ -198,7 +198,7 @@ pub enum Variant {
     Naive,
     /// `PortalLinkLayer::new()`: the default, which strips the link from the URI.
     Layer,
-    /// `PortalLinkLayer::new().strip_from_uri(false)`.
+    /// `PortalLinkLayer::new().strip_link(false)`.
     LayerNoStrip,
 }
 
