@@ -427,6 +427,7 @@ mod origin;
 mod policy;
 mod query;
 mod refusal;
+mod scan;
 mod service;
 mod target;
 mod validate;

@@ -8,10 +8,9 @@
 //! Names are compared while they are decoded, so nothing is allocated and
 //! each byte of the query is looked at a bounded number of times.
 //!
-//! A query without the link is the request every service sees: finding its
-//! `&`s is nearly all the work, and `memchr` does it (see
-//! `benches/instructions.rs`, which compares it with a byte loop).
+//! Which pairs may carry a name is [`crate::scan`]'s to find.
 
+use crate::scan::for_each_candidate;
 use crate::Refusal;
 
 /// What the scan found for one name: nothing, the raw (still encoded)
@@ -72,16 +71,11 @@ fn for_each_named_pair<const N: usize>(
     mut f: impl FnMut(usize, usize, usize),
 ) {
     // Only a pair that starts with a name's first byte, or with an escape
-    // that might decode to it, can be named so: one comparison or two a
-    // pair for all the others.
-    let firsts = names.map(|name| name.first().copied());
-    let mut check = |start: usize| {
-        let Some(&first) = query.get(start) else {
-            return;
-        };
-        if first != b'%' && !firsts.contains(&Some(first)) {
-            return;
-        }
+    // that might decode to it, can be named so.
+    const { assert!(N <= 2, "the scan looks for two names at most") };
+    let first = |i: usize| names.get(i).and_then(|name| name.first()).copied();
+    let firsts = [first(0).unwrap_or(b'%'), first(1).unwrap_or(b'%'), b'%'];
+    for_each_candidate(query, firsts, |start| {
         for (which, name) in names.iter().enumerate() {
             if let Some(value) = value_start(&query[start..], name) {
                 f(which, start, start + value);
@@ -89,11 +83,7 @@ fn for_each_named_pair<const N: usize>(
                 return;
             }
         }
-    };
-    check(0);
-    for amp in memchr::memchr_iter(b'&', query) {
-        check(amp + 1);
-    }
+    });
 }
 
 /// The raw value of the pair that starts at `start`, from `value` to the
