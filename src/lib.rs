@@ -433,6 +433,8 @@ mod validate;
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "in-site")]
+mod in_site;
 
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
@@ -444,6 +446,9 @@ pub use crate::target::PortalTarget;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::PortalTargetRejection;
+#[cfg(feature = "in-site")]
+#[cfg_attr(docsrs, doc(cfg(feature = "in-site")))]
+pub use crate::in_site::{InSite, InSiteError, PortalOpen};
 
 use crate::policy::Policy;
 
