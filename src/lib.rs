@@ -425,6 +425,7 @@ mod layer;
 mod on_refused;
 mod origin;
 mod policy;
+mod portal_query;
 mod query;
 mod refusal;
 mod scan;
@@ -434,17 +435,23 @@ mod validate;
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "in-site")]
+mod in_site;
 
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
 pub use crate::on_refused::{BadRequest, Forward, OnRefused};
 pub use crate::origin::{InvalidOrigin, InvalidOriginKind, OriginPattern};
+pub use crate::portal_query::PortalQuery;
 pub use crate::refusal::Refusal;
 pub use crate::service::PortalLink;
 pub use crate::target::PortalTarget;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::PortalTargetRejection;
+#[cfg(feature = "in-site")]
+#[cfg_attr(docsrs, doc(cfg(feature = "in-site")))]
+pub use crate::in_site::{InSite, InSiteError, PortalOpen};
 
 use crate::policy::Policy;
 

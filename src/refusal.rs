@@ -21,19 +21,23 @@ pub enum Refusal {
     /// Rule 1: the parameter appears more than once, so two parsers could
     /// disagree on which one counts.
     Ambiguous,
-    /// Rule 2: the parameter is present but its value is empty.
+    /// Rule 2: the parameter is present but its value is empty (also for a
+    /// [`PortalQuery`](crate::PortalQuery)).
     Empty,
     /// Rule 2: the decoded value, or the canonical link it serializes to,
-    /// is longer than the configured maximum.
+    /// is longer than the configured maximum (also for a
+    /// [`PortalQuery`](crate::PortalQuery)).
     TooLong {
         /// The configured maximum, in bytes.
         max: usize,
     },
-    /// Rule 2: the decoded value is not valid UTF-8.
+    /// Rule 2: the decoded value is not valid UTF-8 (also for a
+    /// [`PortalQuery`](crate::PortalQuery)).
     InvalidUtf8,
     /// Rule 2: the decoded value contains a control character, whitespace
     /// (including a `+` in the raw query, which decodes to a space) or a
-    /// backslash.
+    /// backslash; for a [`PortalQuery`](crate::PortalQuery), a character
+    /// other than an ASCII letter, digit, `-` or `_`.
     ForbiddenCharacter,
     /// Rule 3: the link does not start with `https://` (or `http://`, where
     /// plain HTTP is allowed).
@@ -74,15 +78,17 @@ impl Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Refusal::Ambiguous => f.write_str("the portal link parameter appears more than once"),
-            Refusal::Empty => f.write_str("the portal link is empty"),
-            Refusal::TooLong { max } => {
-                write!(f, "the portal link is longer than {max} bytes")
+            Refusal::Ambiguous => {
+                f.write_str("the portal link or query parameter appears more than once")
             }
-            Refusal::InvalidUtf8 => f.write_str("the portal link is not valid UTF-8"),
-            Refusal::ForbiddenCharacter => f.write_str(
-                "the portal link contains a control character, whitespace or a backslash",
-            ),
+            Refusal::Empty => f.write_str("the portal link or query is empty"),
+            Refusal::TooLong { max } => {
+                write!(f, "the portal link or query is longer than {max} bytes")
+            }
+            Refusal::InvalidUtf8 => f.write_str("the portal link or query is not valid UTF-8"),
+            Refusal::ForbiddenCharacter => {
+                f.write_str("the portal link or query contains a character it may not contain")
+            }
             Refusal::SchemeNotAllowed => f.write_str("the portal link is not an https:// link"),
             Refusal::MalformedAuthority => {
                 f.write_str("the portal link's host is not a plain ASCII host name")
@@ -124,7 +130,7 @@ mod tests {
         }
         assert_eq!(
             Refusal::TooLong { max: 7 }.to_string(),
-            "the portal link is longer than 7 bytes"
+            "the portal link or query is longer than 7 bytes"
         );
     }
 }
