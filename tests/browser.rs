@@ -1,10 +1,16 @@
-//! The real-browser differential: headless Chromium, driven over WebDriver,
-//! loads the example Subscription page for every corpus case, and its own
-//! URL parser judges every link the layer accepts.
+//! The real-browser differential: headless Chromium, driven over WebDriver
+//! with fantoccini, loads the example Subscription page for every corpus
+//! case, and its own URL parser judges every link the layer accepts.
+//!
+//! What Chromium loads must be what handlers get: for every accepted case
+//! the iframe's `src`, as Chromium reads it, is `PortalTarget::as_str()`
+//! byte for byte, and so is Chromium's `new URL(value).href` for every
+//! value and mutation that `validate_link` accepts.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y
 //! chromium chromium-driver`; or set `CHROMIUM` and `CHROMEDRIVER`) and the
-//! example binary that `cargo test --all-features` builds. Run with
+//! example page's binary (see [`page_binary`]), which
+//! `cargo test --all-features` builds. Run with
 //! `cargo test --all-features --test browser -- --ignored`. No network is
 //! used: the page listens on 127.0.0.1, and Chromium resolves no other
 //! host, so the portal iframe itself never loads.
@@ -13,16 +19,19 @@
 //! left in `target/browser/`.
 
 mod corpus_cases;
-mod webdriver;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use corpus_cases::{decoded_values, host_allowed, load, refusal_for, Case, Expected, Kind};
+use corpus_cases::{decoded_values, host_allowed, load, Case, Expected, Kind};
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
-use tower_portal_link::validate_link;
-use webdriver::{find_program, free_port, spawn_and_wait_for_line, Guard, Session, WebDriver};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tower_portal_link::{target_from_query, validate_link};
 
 /// The page's `hosted-home` fallback: recognizable, and never a ProAbono
 /// host, so a refused link can never be mistaken for an accepted one.
@@ -42,6 +51,9 @@ const CHROMIUM_ARGS: &[&str] = &[
     // once instead of waiting on DNS, and nothing leaves the machine.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ];
+
+/// How long chromedriver and the page may take to start listening.
+const STARTUP: Duration = Duration::from_secs(30);
 
 /// What the page shows, read in the page.
 const READ_PAGE: &str = r#"
@@ -71,6 +83,100 @@ return arguments[0].map((value) => {
 });
 "#;
 
+/// The example Subscription page's binary. The one place that knows where
+/// the example is built.
+fn page_binary() -> PathBuf {
+    // target/debug/deps/browser-HASH -> target/debug/examples/subscriptions
+    let exe = std::env::current_exe().expect("current exe");
+    let profile = exe.ancestors().nth(2).expect("target/debug");
+    profile.join("examples").join("subscriptions")
+}
+
+/// `target/`, for the screenshots.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.ancestors().nth(3).expect("target dir").to_path_buf()
+}
+
+/// `$env` if set, else the first of `candidates` found on `PATH`.
+fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    candidates.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Starts `command`, killed when the returned child drops (panics
+/// included), and waits for a stdout line containing `marker`. Returns the
+/// child and the rest of that line after the marker.
+async fn spawn_until(name: &str, mut command: Command, marker: &str) -> (Child, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let found = tokio::time::timeout(STARTUP, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(at) = line.find(marker) {
+                return Some(line[at + marker.len()..].trim().to_owned());
+            }
+        }
+        None
+    })
+    .await;
+    let rest = match found {
+        Ok(Some(rest)) => rest,
+        Ok(None) => panic!("{name} exited without printing {marker:?}"),
+        Err(_) => panic!("{name} did not print {marker:?} within {STARTUP:?}"),
+    };
+    // Keeps reading, so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, rest)
+}
+
+/// The example page on a port of 127.0.0.1 that it picks itself, with
+/// [`FALLBACK`] as its `hosted-home` link.
+async fn start_page() -> (Child, SocketAddr) {
+    let binary = page_binary();
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it first with `cargo test --all-features` \
+         or `cargo build --example subscriptions --features axum`",
+        binary.display()
+    );
+    let mut command = Command::new(&binary);
+    command
+        .env("PORT", "0")
+        .env("PORTAL_FALLBACK_URL", FALLBACK);
+    let (child, addr) = spawn_until("the example page", command, "listening on http://").await;
+    let addr = addr
+        .parse()
+        .unwrap_or_else(|e| panic!("the page printed a bad address {addr:?}: {e}"));
+    (child, addr)
+}
+
+/// chromedriver on a port of 127.0.0.1 that it picks itself; returns its
+/// WebDriver URL.
+async fn start_chromedriver(program: &PathBuf) -> (Child, String) {
+    let mut command = Command::new(program);
+    command.arg("--port=0").arg("--allowed-ips=127.0.0.1");
+    let (child, port) =
+        spawn_until("chromedriver", command, "was started successfully on port").await;
+    let port: u16 = port
+        .trim_end_matches('.')
+        .parse()
+        .unwrap_or_else(|e| panic!("chromedriver printed a bad port {port:?}: {e}"));
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
 /// A directory removed on drop.
 struct TempDir(PathBuf);
 
@@ -80,46 +186,20 @@ impl Drop for TempDir {
     }
 }
 
-fn target_dir() -> PathBuf {
-    // target/debug/deps/browser-HASH
-    let exe = std::env::current_exe().expect("current exe");
-    exe.ancestors().nth(3).expect("target dir").to_path_buf()
-}
-
-fn start_chromedriver(program: &PathBuf) -> (Guard, WebDriver) {
-    let mut last = String::new();
-    // The port is free when picked and taken by chromedriver a moment
-    // later; another process may win it in between, hence the retries.
-    for _ in 0..3 {
-        let port = free_port();
-        let mut command = Command::new(program);
-        command
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null());
-        match spawn_and_wait_for_line(
-            "chromedriver",
-            command,
-            "was started successfully",
-            Duration::from_secs(30),
-        ) {
-            Ok((guard, _)) => {
-                return (guard, WebDriver::new(format!("http://127.0.0.1:{port}")));
-            }
-            Err(e) => last = e,
-        }
-    }
-    panic!("chromedriver did not start: {last}");
-}
-
 /// The differences found, one line each; empty when Chromium agrees.
 type Findings = Vec<String>;
 
-async fn check_page(session: &Session, addr: &str, case: &Case) -> Result<Findings, String> {
-    session
+/// Loads the page for `case` and checks that it shows the crate's verdict:
+/// the iframe loads exactly `PortalTarget::as_str()`, or the fallback.
+async fn check_page(client: &Client, addr: SocketAddr, case: &Case) -> Findings {
+    client
         .goto(&format!("http://{addr}/Subscriptions?{}", case.query))
-        .await?;
-    let page = session.execute(READ_PAGE, vec![]).await?;
+        .await
+        .unwrap_or_else(|e| panic!("{}: navigation failed: {e}", case.id));
+    let page = client
+        .execute(READ_PAGE, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{}: cannot read the page: {e}", case.id));
     let (src, host, line) = (
         page["src"].as_str().unwrap_or_default(),
         page["host"].as_str().unwrap_or_default(),
@@ -127,72 +207,61 @@ async fn check_page(session: &Session, addr: &str, case: &Case) -> Result<Findin
     );
     let mut findings = Vec::new();
     let mut fail = |what: String| findings.push(format!("{} ({}): {what}", case.id, case.note));
-    match &case.expected {
-        Expected::Accepted(link) => {
-            if line != "Portal link: crylk" {
-                fail(format!("page says {line:?}, not the portal"));
-            }
-            let want = url::Url::parse(link).map_err(|e| e.to_string())?;
-            if !host_allowed(host) || Some(host) != want.host_str() {
+    // The page runs `PortalLinkLayer::new()`, whose verdict this is.
+    let (want_line, want_src) = match target_from_query(&case.query) {
+        Ok(Some(target)) => {
+            if !host_allowed(host) || host != target.host() {
                 fail(format!(
                     "UNSAFE: the iframe loads host {host:?} (src {src:?}), the layer checked {:?}",
-                    want.host_str()
+                    target.host()
                 ));
             }
-            if src != link {
-                fail(format!(
-                    "iframe src {src:?} is not the canonical link {link:?}"
-                ));
-            }
+            ("Portal link: crylk".to_owned(), target.as_str().to_owned())
         }
-        Expected::Refused(code) => {
-            let want = format!(
-                "Portal link: fallback (crylk refused: {})",
-                refusal_for(code)
-            );
-            if line != want {
-                fail(format!("page says {line:?}, expected {want:?}"));
-            }
-            if src != FALLBACK {
-                fail(format!("iframe src {src:?} is not the fallback"));
-            }
-        }
-        Expected::Absent => {
-            if line != "Portal link: fallback (no crylk)" {
-                fail(format!("page says {line:?}, expected no crylk"));
-            }
-            if src != FALLBACK {
-                fail(format!("iframe src {src:?} is not the fallback"));
-            }
-        }
+        Err(refusal) => (
+            format!("Portal link: fallback (crylk refused: {refusal})"),
+            FALLBACK.to_owned(),
+        ),
+        Ok(None) => (
+            "Portal link: fallback (no crylk)".to_owned(),
+            FALLBACK.to_owned(),
+        ),
+    };
+    if line != want_line {
+        fail(format!("page says {line:?}, expected {want_line:?}"));
     }
-    Ok(findings)
+    if src != want_src {
+        fail(format!(
+            "SRC DIFFERS: the iframe loads {src:?}, handlers get {want_src:?}"
+        ));
+    }
+    findings
 }
 
 /// What Chromium's parser makes of each value, in batches.
-async fn chromium_parse(session: &Session, values: &[String]) -> Result<Vec<Value>, String> {
+async fn chromium_parse(client: &Client, values: &[String]) -> Vec<Value> {
     let mut out = Vec::with_capacity(values.len());
     for batch in values.chunks(500) {
-        let parsed = session.execute(PARSE_ALL, vec![json!(batch)]).await?;
-        let parsed = parsed.as_array().ok_or("not an array")?;
-        if parsed.len() != batch.len() {
-            return Err("short answer".into());
-        }
+        let parsed = client
+            .execute(PARSE_ALL, vec![json!(batch)])
+            .await
+            .expect("Chromium parses a batch");
+        let parsed = parsed.as_array().expect("an array");
+        assert_eq!(parsed.len(), batch.len(), "one answer per value");
         out.extend(parsed.iter().cloned());
     }
-    Ok(out)
+    out
 }
 
 /// For each value the crate accepts, Chromium must see the same https host,
-/// inside the allow-list, with no credentials and no port. Returns the
-/// findings and how many refused values Chromium would have loaded from
-/// outside the allow-list (the ones the layer is there to stop).
-async fn differential(
-    session: &Session,
-    values: &[(String, String)],
-) -> Result<(Findings, usize, usize), String> {
+/// inside the allow-list, with no credentials and no port, and serialize
+/// the link exactly as the crate hands it on. Returns the findings, how
+/// many values the crate accepts, and how many refused values Chromium
+/// would have loaded from outside the allow-list (the ones the layer is
+/// there to stop).
+async fn differential(client: &Client, values: &[(String, String)]) -> (Findings, usize, usize) {
     let texts: Vec<String> = values.iter().map(|(_, v)| v.clone()).collect();
-    let parsed = chromium_parse(session, &texts).await?;
+    let parsed = chromium_parse(client, &texts).await;
     let mut findings = Vec::new();
     let (mut accepted, mut stopped) = (0, 0);
     for ((label, value), chromium) in values.iter().zip(parsed) {
@@ -212,6 +281,12 @@ async fn differential(
                         "UNSAFE {label}: the crate accepts {value:?} as host {:?}; Chromium sees {chromium}",
                         target.host()
                     ));
+                } else if chromium["href"] != target.as_str() {
+                    findings.push(format!(
+                        "HREF DIFFERS {label}: for {value:?} the crate hands on {:?}, Chromium loads {}",
+                        target.as_str(),
+                        chromium["href"]
+                    ));
                 }
             }
             Err(_) => {
@@ -224,7 +299,7 @@ async fn differential(
             }
         }
     }
-    Ok((findings, accepted, stopped))
+    (findings, accepted, stopped)
 }
 
 /// Hosts and authorities mutated one character at a time: every
@@ -314,32 +389,27 @@ fn mutations() -> Vec<(String, String)> {
     out
 }
 
-async fn run(session: &Session, addr: &str) -> Result<(), String> {
+async fn run(client: &Client, addr: SocketAddr) -> Findings {
     let started = Instant::now();
     let cases = load();
     let artifacts = target_dir().join("browser");
-    std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&artifacts).expect("target/browser");
 
     // 1. Every corpus case, as a person following the link would see it.
     let mut findings = Vec::new();
     let mut shots = (false, false);
     for case in &cases {
-        if case.known_failure {
-            // The page shows what the core does today; the corpus test
-            // reports these loudly.
-            continue;
-        }
-        findings.extend(check_page(session, addr, case).await?);
+        findings.extend(check_page(client, addr, case).await);
         let accepted_legit = case.kind == Kind::Legitimate;
         let refused = matches!(case.expected, Expected::Refused("host_not_allowed"));
         if (accepted_legit && !shots.0) || (refused && !shots.1) {
-            let png = session.screenshot().await?;
+            let png = client.screenshot().await.expect("a screenshot");
             let name = if accepted_legit {
                 "portal-accepted.png"
             } else {
                 "portal-refused.png"
             };
-            std::fs::write(artifacts.join(name), png).map_err(|e| e.to_string())?;
+            std::fs::write(artifacts.join(name), png).expect("write the screenshot");
             if accepted_legit {
                 shots.0 = true;
             } else {
@@ -358,12 +428,12 @@ async fn run(session: &Session, addr: &str) -> Result<(), String> {
                 .map(|v| (c.id.clone(), v))
         })
         .collect();
-    let (found, accepted, stopped) = differential(session, &values).await?;
+    let (found, accepted, stopped) = differential(client, &values).await;
     findings.extend(found);
 
     // 3. And on mutations of real links around their authority.
     let mutated = mutations();
-    let (found, m_accepted, m_stopped) = differential(session, &mutated).await?;
+    let (found, m_accepted, m_stopped) = differential(client, &mutated).await;
     findings.extend(found);
 
     eprintln!(
@@ -383,21 +453,13 @@ async fn run(session: &Session, addr: &str) -> Result<(), String> {
     if !(shots.0 && shots.1) {
         findings.push("no screenshot taken".into());
     }
-    // A differential that never sees an attack prove nothing.
+    // A differential that never sees an attack proves nothing.
     if stopped < 50 || m_stopped < 50 {
         findings.push(format!(
             "only {stopped} corpus values and {m_stopped} mutations would fool Chromium"
         ));
     }
-    if findings.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} finding(s):\n{}",
-            findings.len(),
-            findings.join("\n")
-        ))
-    }
+    findings
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,12 +473,8 @@ async fn chromium_agrees_with_the_layer_on_the_whole_corpus() {
     let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"])
         .expect("chromedriver not found (apt-get install -y chromium-driver, or set CHROMEDRIVER)");
 
-    let (_page, addr) = webdriver::start_example_page(FALLBACK).expect("example page");
-    let (_driver_process, driver) = start_chromedriver(&chromedriver);
-    driver
-        .wait_ready(Duration::from_secs(30))
-        .await
-        .expect("chromedriver ready");
+    let (_page, addr) = start_page().await;
+    let (_chromedriver, webdriver) = start_chromedriver(&chromedriver).await;
 
     let profile = TempDir(std::env::temp_dir().join(format!(
         "portal-link-chromium-{}-{}",
@@ -428,34 +486,34 @@ async fn chromium_agrees_with_the_layer_on_the_whole_corpus() {
     std::fs::create_dir_all(&profile.0).expect("profile dir");
     let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
     args.push(format!("--user-data-dir={}", profile.0.display()));
-    let session = driver
-        .new_session(json!({
-            "alwaysMatch": {
-                "browserName": "chrome",
-                // The portal iframe never loads here: do not wait for it.
-                "pageLoadStrategy": "eager",
-                "timeouts": { "pageLoad": 20000, "script": 20000 },
-                "goog:chromeOptions": { "binary": chromium, "args": args },
-            }
-        }))
+    let Value::Object(capabilities) = json!({
+        "browserName": "chrome",
+        // The portal iframe never loads here: do not wait for it.
+        "pageLoadStrategy": "eager",
+        "timeouts": { "pageLoad": 20000, "script": 20000 },
+        "goog:chromeOptions": { "binary": chromium, "args": args },
+    }) else {
+        unreachable!("an object literal")
+    };
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&webdriver)
         .await
         .expect("browser session");
 
     // The session is closed (and the browser with it) however `run` ends;
-    // the guards then kill chromedriver and the page.
-    let session = std::sync::Arc::new(session);
+    // dropping the children then kills chromedriver and the page.
     let worker = {
-        let session = session.clone();
-        let addr = addr.to_string();
-        tokio::spawn(async move { run(&session, &addr).await })
+        let client = client.clone();
+        tokio::spawn(async move { run(&client, addr).await })
     };
     let outcome = worker.await;
-    if let Err(e) = session.delete().await {
+    if let Err(e) = client.close().await {
         eprintln!("could not close the browser session: {e}");
     }
     match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(findings)) => panic!("{findings}"),
+        Ok(findings) if findings.is_empty() => {}
+        Ok(findings) => panic!("{} finding(s):\n{}", findings.len(), findings.join("\n")),
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     }
 }
