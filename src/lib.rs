@@ -420,6 +420,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod csp;
 mod future;
 mod layer;
 mod on_refused;
@@ -438,6 +439,7 @@ mod axum;
 #[cfg(feature = "in-site")]
 mod in_site;
 
+pub use crate::csp::{InlineScript, PortalCspLayer};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
 pub use crate::on_refused::{BadRequest, Forward, OnRefused};
