@@ -1,4 +1,5 @@
-//! axum integration (feature `axum`): `PortalTarget` as an extractor.
+//! axum integration (feature `axum`): `PortalTarget` and `PortalQuery` as
+//! extractors.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -8,69 +9,85 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::StatusCode;
 
-use crate::{PortalTarget, Refusal};
+use crate::{PortalQuery, PortalTarget, Refusal};
 
-/// Rejection of the [`PortalTarget`] extractor: the request carries no valid
-/// portal link. Answers `400 Bad Request` with a short plain-text reason
-/// (never the link).
+/// Rejection of the [`PortalTarget`] and [`PortalQuery`] extractors: the
+/// request carries no valid portal link (or In-Site query). Answers
+/// `400 Bad Request` with a short plain-text reason (never the link).
 ///
 /// Only with the `axum` feature. Handlers that fall back to `hosted-home`
-/// take `Option<PortalTarget>` instead, which never rejects.
+/// take `Option<PortalTarget>` (or `Option<PortalQuery>`) instead, which
+/// never rejects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum PortalTargetRejection {
-    /// The request has no portal link (or `PortalLinkLayer` is not in
-    /// front of the handler).
+pub enum PortalRejection {
+    /// The request has no portal link or query of the kind asked for (or
+    /// `PortalLinkLayer` is not in front of the handler).
     Missing,
     /// The link is present but refused.
     Refused(Refusal),
 }
 
-impl fmt::Display for PortalTargetRejection {
+impl fmt::Display for PortalRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PortalTargetRejection::Missing => f.write_str("the request carries no portal link"),
-            PortalTargetRejection::Refused(refusal) => write!(f, "refused portal link: {refusal}"),
+            PortalRejection::Missing => f.write_str("the request carries no portal link or query"),
+            PortalRejection::Refused(refusal) => write!(f, "refused portal link: {refusal}"),
         }
     }
 }
 
-impl std::error::Error for PortalTargetRejection {
+impl std::error::Error for PortalRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            PortalTargetRejection::Missing => None,
-            PortalTargetRejection::Refused(refusal) => Some(refusal),
+            PortalRejection::Missing => None,
+            PortalRejection::Refused(refusal) => Some(refusal),
         }
     }
 }
 
-impl IntoResponse for PortalTargetRejection {
+impl IntoResponse for PortalRejection {
     fn into_response(self) -> Response {
         (StatusCode::BAD_REQUEST, self.to_string()).into_response()
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PortalTarget {
-    type Rejection = PortalTargetRejection;
+/// The extension `T` the layer inserted, or why there is none.
+fn extract<T: Clone + Send + Sync + 'static>(parts: &Parts) -> Result<T, PortalRejection> {
+    if let Some(found) = parts.extensions.get::<T>() {
+        return Ok(found.clone());
+    }
+    Err(match parts.extensions.get::<Refusal>() {
+        Some(refusal) => PortalRejection::Refused(*refusal),
+        None => PortalRejection::Missing,
+    })
+}
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(target) = parts.extensions.get::<PortalTarget>() {
-            return Ok(target.clone());
+macro_rules! extractor {
+    ($ty:ty) => {
+        impl<S: Send + Sync> FromRequestParts<S> for $ty {
+            type Rejection = PortalRejection;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                extract(parts)
+            }
         }
-        Err(match parts.extensions.get::<Refusal>() {
-            Some(refusal) => PortalTargetRejection::Refused(*refusal),
-            None => PortalTargetRejection::Missing,
-        })
-    }
+
+        impl<S: Send + Sync> OptionalFromRequestParts<S> for $ty {
+            type Rejection = Infallible;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _state: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                Ok(parts.extensions.get::<$ty>().cloned())
+            }
+        }
+    };
 }
 
-impl<S: Send + Sync> OptionalFromRequestParts<S> for PortalTarget {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<PortalTarget>().cloned())
-    }
-}
+extractor!(PortalTarget);
+extractor!(PortalQuery);

@@ -5,15 +5,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::header::REFERRER_POLICY;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
-
-use crate::Refusal;
 
 pin_project! {
     /// Response future of [`PortalLink`](crate::PortalLink): the inner
-    /// service's future, or an immediate `400 Bad Request` when the link was
-    /// refused in [`BadRequest`](crate::BadRequest) mode.
+    /// service's future, or the response of the
+    /// [`OnRefused`](crate::OnRefused) mode for a refused link.
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,
@@ -37,6 +35,7 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
+    #[inline]
     pub(crate) fn inner(future: F, no_referrer: bool) -> Self {
         ResponseFuture {
             kind: Kind::Inner { future },
@@ -44,13 +43,7 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(crate) fn bad_request(refusal: Refusal, no_referrer: bool) -> Self
-    where
-        B: Default,
-    {
-        let mut response = Response::new(B::default());
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-        response.extensions_mut().insert(refusal);
+    pub(crate) fn refused(response: Response<B>, no_referrer: bool) -> Self {
         ResponseFuture {
             kind: Kind::Refused {
                 response: Some(response),
@@ -66,6 +59,7 @@ where
 {
     type Output = Result<Response<B>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = match this.kind.project() {

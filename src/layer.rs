@@ -1,7 +1,6 @@
 //! The [`Layer`] and its builder methods.
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use http::HeaderName;
@@ -9,7 +8,8 @@ use tower_layer::Layer;
 
 use crate::origin::{InvalidOrigin, OriginPattern};
 use crate::policy::{config_param, Policy};
-use crate::{Forward, OnRefused, PortalLink, PortalTarget, Refusal};
+use crate::on_refused::RespondWith;
+use crate::{Forward, PortalLink, PortalTarget, Refusal};
 
 /// Wraps a service in [`PortalLink`]: validates the portal link carried by
 /// each request and inserts a [`PortalTarget`] (or a [`Refusal`]) as a
@@ -35,8 +35,8 @@ use crate::{Forward, OnRefused, PortalLink, PortalTarget, Refusal};
 #[derive(Clone, Debug)]
 pub struct PortalLinkLayer<R = Forward> {
     pub(crate) policy: Arc<Policy>,
-    // The mode is all in the type: only `BadRequest` needs `ResBody: Default`.
-    pub(crate) on_refused: PhantomData<fn() -> R>,
+    // In the type: only `BadRequest` needs `ResBody: Default`.
+    pub(crate) on_refused: R,
 }
 
 impl Default for PortalLinkLayer {
@@ -53,7 +53,7 @@ impl PortalLinkLayer {
     pub fn new() -> Self {
         PortalLinkLayer {
             policy: Arc::new(Policy::PROABONO),
-            on_refused: PhantomData,
+            on_refused: Forward,
         }
     }
 }
@@ -205,15 +205,92 @@ impl<R> PortalLinkLayer<R> {
         self
     }
 
-    /// What happens to a request whose link is present but refused:
-    /// [`Forward`] (the default) hands it on with its [`Refusal`];
-    /// [`BadRequest`](crate::BadRequest) answers `400 Bad Request` without
-    /// calling the inner service.
-    pub fn on_refused<R2: OnRefused>(self, _mode: R2) -> PortalLinkLayer<R2> {
+    /// The query parameter that carries an In-Site query (default
+    /// `pa_query`), for ProAbono's portal.js: validated, removed and
+    /// handed on as a [`PortalQuery`](crate::PortalQuery) like a link.
+    ///
+    /// # Panics
+    ///
+    /// As [`parameter`](Self::parameter), and if `name` is the link's.
+    pub fn query_parameter(mut self, name: &str) -> Self {
+        let name = config_param(name);
+        assert!(
+            name != self.policy.param,
+            "tower-portal-link: the link and the query need two parameter names"
+        );
+        self.policy_mut().query_param = Cow::Owned(name);
+        self
+    }
+
+    /// What happens to a request whose link or query is present but
+    /// refused: [`Forward`] (the default) hands it on with its
+    /// [`Refusal`]; [`BadRequest`](crate::BadRequest) answers
+    /// `400 Bad Request` without calling the inner service.
+    pub fn on_refused<R2>(self, mode: R2) -> PortalLinkLayer<R2> {
         PortalLinkLayer {
             policy: self.policy,
-            on_refused: PhantomData,
+            on_refused: mode,
         }
+    }
+
+    /// Answers a refused link or query with the response `respond` builds
+    /// from the [`Refusal`] and the request's parts, without calling the
+    /// inner service. The parts no longer carry the link.
+    ///
+    /// ```
+    /// use http::{Response, StatusCode};
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().refusal_response(|refusal, parts| {
+    ///     let mut res = Response::new(format!("{} refused: {}", parts.uri.path(), refusal.code()));
+    ///     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    ///     res
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn refusal_response<F, ResBody>(self, respond: F) -> PortalLinkLayer<RespondWith<F>>
+    where
+        F: Fn(Refusal, &http::request::Parts) -> http::Response<ResBody> + Clone,
+    {
+        self.on_refused(RespondWith(respond))
+    }
+
+    /// Calls `observe` once for each refused link or query, with the
+    /// reason and never the link: for metrics, such as a counter per
+    /// [`Refusal::code`]. Whatever it does, the refused link is not handed
+    /// on.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let refused = Arc::new(AtomicU64::new(0));
+    /// let counter = Arc::clone(&refused);
+    /// let layer = PortalLinkLayer::new().observe_refusals(move |_refusal| {
+    ///     counter.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// assert!(layer.target_from_query("crylk=https%3a%2f%2fevilproabono.com%2f").is_err());
+    /// # let _ = refused;
+    /// ```
+    ///
+    /// [`target_from_query`](Self::target_from_query) does not call it:
+    /// only requests through the layer do.
+    pub fn observe_refusals<F>(mut self, observe: F) -> Self
+    where
+        F: Fn(Refusal) + Send + Sync + 'static,
+    {
+        self.policy_mut().observer = Some(Arc::new(observe));
+        self
+    }
+
+    /// A [`PortalCspLayer`](crate::PortalCspLayer) that adds exactly this
+    /// layer's allowed origins to the `frame-src` of the responses it
+    /// wraps: put it on the page's route.
+    pub fn csp(&self) -> crate::PortalCspLayer {
+        let sources: Vec<String> = self.policy.origins.iter().map(|o| o.to_string()).collect();
+        // An origin pattern is always a valid CSP host source.
+        crate::PortalCspLayer::frame_src(sources)
     }
 
     /// The verdict this layer reaches for a raw query string (the part of
@@ -261,11 +338,11 @@ impl<R> PortalLinkLayer<R> {
     }
 }
 
-impl<S, R> Layer<S> for PortalLinkLayer<R> {
+impl<S, R: Clone> Layer<S> for PortalLinkLayer<R> {
     type Service = PortalLink<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        PortalLink::from_policy(inner, Arc::clone(&self.policy))
+        PortalLink::from_parts(inner, Arc::clone(&self.policy), self.on_refused.clone())
     }
 }
 

@@ -382,7 +382,7 @@
 //! # Cargo features
 //!
 //! - `axum`: [`PortalTarget`] implements axum's `FromRequestParts` (a `400`
-//!   rejection, [`PortalTargetRejection`], when absent or refused) and
+//!   rejection, [`PortalRejection`], when absent or refused) and
 //!   `OptionalFromRequestParts` (`None` when absent or refused), so axum 0.8
 //!   handlers take `PortalTarget` or `Option<PortalTarget>`.
 //! - `tracing`: one `WARN` event (target `tower_portal_link`) per refused
@@ -442,7 +442,7 @@ mod in_site;
 pub use crate::csp::{InlineScript, PortalCspLayer};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
-pub use crate::on_refused::{BadRequest, Forward, OnRefused};
+pub use crate::on_refused::{BadRequest, Forward, OnRefused, RespondWith};
 pub use crate::origin::{InvalidOrigin, InvalidOriginKind, OriginPattern};
 pub use crate::portal_query::PortalQuery;
 pub use crate::refusal::Refusal;
@@ -450,7 +450,8 @@ pub use crate::service::PortalLink;
 pub use crate::target::PortalTarget;
 
 #[cfg(feature = "axum")]
-pub use crate::axum::PortalTargetRejection;
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use crate::axum::PortalRejection;
 #[cfg(feature = "in-site")]
 #[cfg_attr(docsrs, doc(cfg(feature = "in-site")))]
 pub use crate::in_site::{InSite, InSiteError, PortalOpen};

@@ -1,7 +1,8 @@
 //! What the layer accepts: the configuration shared by every clone.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use http::HeaderName;
 
@@ -13,9 +14,12 @@ use crate::Refusal;
 ///
 /// Everything is `Cow<'static, _>` so that [`Policy::PROABONO`] is a constant:
 /// the free functions use it without building (or allocating) anything.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Policy {
+    /// The parameter that carries a link (`crylk`).
     pub(crate) param: Cow<'static, str>,
+    /// The parameter that carries an In-Site query (`pa_query`).
+    pub(crate) query_param: Cow<'static, str>,
     /// A request header that may carry the link too, encoded as in a query.
     pub(crate) header: Option<HeaderName>,
     /// Remove the parameter from the URI (and the header from the request)
@@ -24,10 +28,31 @@ pub(crate) struct Policy {
     /// A link is accepted when its scheme, host and port match one of them.
     pub(crate) origins: Cow<'static, [OriginPattern]>,
     pub(crate) max_len: usize,
+    /// Called once for each refusal, for metrics.
+    pub(crate) observer: Option<Observer>,
 }
 
-/// The default name of the query parameter.
+/// What [`Policy::observer`] holds: shared by every clone of the layer.
+pub(crate) type Observer = Arc<dyn Fn(Refusal) + Send + Sync>;
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("param", &self.param)
+            .field("query_param", &self.query_param)
+            .field("header", &self.header)
+            .field("strip", &self.strip)
+            .field("origins", &self.origins)
+            .field("max_len", &self.max_len)
+            .field("observer", &self.observer.as_ref().map(|_| "Fn(Refusal)"))
+            .finish()
+    }
+}
+
+/// The default name of the parameter that carries a link.
 pub(crate) const DEFAULT_PARAM: &str = "crylk";
+/// The default name of the parameter that carries an In-Site query.
+pub(crate) const DEFAULT_QUERY_PARAM: &str = "pa_query";
 /// The default maximum decoded length, in bytes.
 pub(crate) const DEFAULT_MAX_LEN: usize = 2048;
 
@@ -36,6 +61,7 @@ impl Policy {
     /// `https://*.proabono.com`, at most 2048 bytes.
     pub(crate) const PROABONO: Policy = Policy {
         param: Cow::Borrowed(DEFAULT_PARAM),
+        query_param: Cow::Borrowed(DEFAULT_QUERY_PARAM),
         header: None,
         strip: true,
         origins: Cow::Borrowed(&[
@@ -43,7 +69,14 @@ impl Policy {
             OriginPattern::https_subdomains("proabono.com"),
         ]),
         max_len: DEFAULT_MAX_LEN,
+        observer: None,
     };
+
+    /// The names the scan looks for: the link's, then the query's.
+    #[inline]
+    pub(crate) fn names(&self) -> [&[u8]; 2] {
+        [self.param.as_bytes(), self.query_param.as_bytes()]
+    }
 
     /// Rules 5 and 6: some allowed origin has this scheme, host and port.
     /// A host that matches under another port is refused for its port.

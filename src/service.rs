@@ -1,6 +1,5 @@
 //! The [`Service`] that validates each request's link.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -11,36 +10,37 @@ use tower_service::Service;
 use crate::future::ResponseFuture;
 use crate::policy::Policy;
 use crate::query::{find_params, strip_params};
-use crate::validate::Verdict;
-use crate::{BadRequest, Forward, PortalLinkLayer, PortalTarget, Refusal};
+use crate::validate::{Accepted, Verdict};
+use crate::{Forward, OnRefused, PortalLinkLayer, PortalQuery, PortalTarget, Refusal};
 
-/// Validates the portal link of each request and inserts a [`PortalTarget`]
-/// or a [`Refusal`] as a request extension before calling the inner service.
+/// Validates the portal link (or In-Site query) of each request and inserts
+/// a [`PortalTarget`] (or a [`PortalQuery`]) or a [`Refusal`] as a request
+/// extension before calling the inner service.
 ///
 /// Built by [`PortalLinkLayer`]; see the crate documentation for the rules.
-/// A [`PortalTarget`] or [`Refusal`] that the request already carries (put
-/// there by a client-facing layer, or by anyone else) is removed first, so a
-/// handler only ever sees this service's verdict.
+/// A [`PortalTarget`], [`PortalQuery`] or [`Refusal`] that the request
+/// already carries (put there by a client-facing layer, or by anyone else)
+/// is removed first, so a handler only ever sees this service's verdict.
 ///
-/// When the request's query carries the link, the response gets
-/// `Referrer-Policy: no-referrer` unless the inner service set a policy; and,
-/// unless [`strip_link(false)`](PortalLinkLayer::strip_link) was
-/// asked for, the link is removed from the URI (and the
-/// [header](PortalLinkLayer::header) from the request) that the inner
-/// service sees.
+/// When the request's query carries a link or an In-Site query, the
+/// response gets `Referrer-Policy: no-referrer` unless the inner service
+/// set a policy; and, unless [`strip_link(false)`](PortalLinkLayer::strip_link)
+/// was asked for, both parameters are removed from the URI (and from axum's
+/// `OriginalUri`, with the `axum` feature), and the
+/// [header](PortalLinkLayer::header) from the request, before the inner
+/// service sees it.
 #[derive(Clone, Debug)]
 pub struct PortalLink<S, R = Forward> {
     inner: S,
     policy: Arc<Policy>,
-    // The mode is all in the type: see `on_refused`.
-    on_refused: PhantomData<fn() -> R>,
+    on_refused: R,
 }
 
 impl<S> PortalLink<S> {
     /// Wraps `inner` with ProAbono's default policy
     /// ([`PortalLinkLayer::new`]).
     pub fn new(inner: S) -> Self {
-        Self::from_policy(inner, PortalLinkLayer::new().policy)
+        Self::from_parts(inner, PortalLinkLayer::new().policy, Forward)
     }
 
     /// A [`PortalLinkLayer`] with the default policy.
@@ -50,11 +50,11 @@ impl<S> PortalLink<S> {
 }
 
 impl<S, R> PortalLink<S, R> {
-    pub(crate) fn from_policy(inner: S, policy: Arc<Policy>) -> Self {
+    pub(crate) fn from_parts(inner: S, policy: Arc<Policy>, on_refused: R) -> Self {
         PortalLink {
             inner,
             policy,
-            on_refused: PhantomData,
+            on_refused,
         }
     }
 
@@ -73,54 +73,35 @@ impl<S, R> PortalLink<S, R> {
         self.inner
     }
 
-    /// Everything both modes do before deciding whether to call the inner
-    /// service: clears forged verdicts, reaches this one, strips the link,
-    /// and inserts the target.
+    /// Whether the request carries neither parameter (nor, when one is
+    /// configured, the header): nearly every request, which then goes
+    /// through in one pass over its query, without allocating.
     #[inline]
-    fn judge<B>(&self, req: &mut Request<B>) -> Judgment {
-        // Both are no-ops, without allocation, on a request with no
-        // extensions: the common case.
-        let extensions = req.extensions_mut();
-        extensions.remove::<PortalTarget>();
-        extensions.remove::<Refusal>();
-
-        let [found] = match req.uri().query() {
-            Some(query) => find_params(query.as_bytes(), [self.policy.param.as_bytes()]),
-            None => [None],
+    fn carries_nothing<B>(&self, req: &Request<B>) -> bool {
+        let found = match req.uri().query() {
+            Some(query) => find_params(query.as_bytes(), self.policy.names()),
+            None => return self.policy.header.is_none(),
         };
-        if found.is_none() && self.policy.header.is_none() {
-            // Nearly every request.
-            return Judgment::default();
-        }
-        let verdict = self.policy.verdict(found, req.headers());
-        self.apply(req, verdict)
+        found == [None, None] && self.policy.header.is_none()
     }
 
-    /// Strips the link and records the verdict: the rare request that
-    /// carries a link, out of the hot path.
+    /// Reaches the verdict for a request that carries a parameter or the
+    /// header, removes the link, and records the verdict: out of the hot
+    /// path.
     #[inline(never)]
-    fn apply<B>(&self, req: &mut Request<B>, verdict: Verdict) -> Judgment {
+    fn judge<B>(&self, req: &mut Request<B>) -> Judgment {
+        let verdict = self.policy.verdict(req.uri().query(), req.headers());
         if self.policy.strip {
-            // Downstream logs, traces and error reports never see the link.
-            if verdict.in_query {
-                let names = [self.policy.param.as_bytes()];
-                strip_from_uri(req.uri_mut(), names);
-                // axum's router keeps the URI it received in an extension,
-                // for handlers and spans: the link must not live on there.
-                #[cfg(feature = "axum")]
-                if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>()
-                {
-                    strip_from_uri(&mut original.0, names);
-                }
-            }
-            if let (true, Some(name)) = (verdict.in_header, &self.policy.header) {
-                req.headers_mut().remove(name);
-            }
+            strip(req, &self.policy, &verdict);
         }
         let refusal = match verdict.result {
             Ok(None) => None,
-            Ok(Some(target)) => {
+            Ok(Some(Accepted::Target(target))) => {
                 req.extensions_mut().insert(target);
+                None
+            }
+            Ok(Some(Accepted::Query(query))) => {
+                req.extensions_mut().insert(query);
                 None
             }
             Err(refusal) => {
@@ -133,6 +114,9 @@ impl<S, R> PortalLink<S, R> {
                     reason = refusal.code(),
                     "refused portal link: {refusal}"
                 );
+                if let Some(observe) = &self.policy.observer {
+                    observe(refusal);
+                }
                 Some(refusal)
             }
         };
@@ -143,17 +127,34 @@ impl<S, R> PortalLink<S, R> {
     }
 }
 
-/// What [`PortalLink::judge`] tells the mode: the refusal to act on, and
+/// Removes what carried the verdict from the request: downstream logs,
+/// traces and error reports never see the link.
+fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &Verdict) {
+    if verdict.in_query {
+        strip_from_uri(req.uri_mut(), policy.names());
+        // axum's router keeps the URI it received in an extension, for
+        // handlers and spans: the link must not live on there.
+        #[cfg(feature = "axum")]
+        if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>() {
+            strip_from_uri(&mut original.0, policy.names());
+        }
+    }
+    if let (true, Some(name)) = (verdict.in_header, &policy.header) {
+        req.headers_mut().remove(name);
+    }
+}
+
+/// What [`PortalLink::judge`] tells `call`: the refusal to act on, and
 /// whether the response needs `Referrer-Policy: no-referrer`.
-#[derive(Default)]
 struct Judgment {
     refusal: Option<Refusal>,
     no_referrer: bool,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S, Forward>
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRefused<ResBody>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -164,36 +165,28 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let judgment = self.judge(&mut req);
-        if let Some(refusal) = judgment.refusal {
-            req.extensions_mut().insert(refusal);
+        // No-ops, without allocation, on a request with no extensions: the
+        // common case.
+        let extensions = req.extensions_mut();
+        extensions.remove::<PortalTarget>();
+        extensions.remove::<PortalQuery>();
+        extensions.remove::<Refusal>();
+        if self.carries_nothing(&req) {
+            return ResponseFuture::inner(self.inner.call(req), false);
         }
-        ResponseFuture::inner(self.inner.call(req), judgment.no_referrer)
-    }
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for PortalLink<S, BadRequest>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: Default,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match self.judge(&mut req) {
-            Judgment {
-                refusal: Some(refusal),
-                no_referrer,
-            } => ResponseFuture::bad_request(refusal, no_referrer),
-            Judgment { no_referrer, .. } => {
+        let Judgment {
+            refusal,
+            no_referrer,
+        } = self.judge(&mut req);
+        let Some(refusal) = refusal else {
+            return ResponseFuture::inner(self.inner.call(req), no_referrer);
+        };
+        match self.on_refused.respond(refusal, req) {
+            Ok(response) => ResponseFuture::refused(response, no_referrer),
+            Err(mut req) => {
+                req.extensions_mut().insert(refusal);
                 ResponseFuture::inner(self.inner.call(req), no_referrer)
             }
         }

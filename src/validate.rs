@@ -1,4 +1,5 @@
-//! The rules: from a raw query value to a [`PortalTarget`] or a [`Refusal`].
+//! The rules: from a raw query value to a [`PortalTarget`] (or a
+//! [`PortalQuery`]) or a [`Refusal`].
 
 use http::HeaderMap;
 use percent_encoding::percent_decode;
@@ -6,29 +7,46 @@ use url::{Host, Url};
 
 use crate::origin::{Scheme, MAX_HOST, MAX_LABEL};
 use crate::policy::Policy;
+use crate::portal_query::validate_query_token;
 use crate::query::{decode_escape, find_params, Found};
-use crate::{PortalTarget, Refusal};
+use crate::{PortalQuery, PortalTarget, Refusal};
+
+/// What a request carries once validated.
+#[derive(Debug)]
+pub(crate) enum Accepted {
+    /// A link, from the query or the header.
+    Target(PortalTarget),
+    /// An In-Site query.
+    Query(PortalQuery),
+}
 
 /// What the service learns from one request.
 pub(crate) struct Verdict {
-    pub(crate) result: Result<Option<PortalTarget>, Refusal>,
-    /// The query carries the parameter (valid, refused or repeated).
+    pub(crate) result: Result<Option<Accepted>, Refusal>,
+    /// The query carries one of the parameters (valid, refused or repeated).
     pub(crate) in_query: bool,
     /// The configured header is present.
     pub(crate) in_header: bool,
 }
 
 impl Policy {
-    /// The layer's verdict for a raw query string and no header.
+    /// The layer's verdict on the link for a raw query string and no
+    /// header: an In-Site query alone is no target.
     pub(crate) fn target_from_query(&self, query: &str) -> Result<Option<PortalTarget>, Refusal> {
         // An empty map allocates nothing.
-        let [found] = find_params(query.as_bytes(), [self.param.as_bytes()]);
-        self.verdict(found, &HeaderMap::new()).result
+        match self.verdict(Some(query), &HeaderMap::new()).result? {
+            Some(Accepted::Target(target)) => Ok(Some(target)),
+            Some(Accepted::Query(_)) | None => Ok(None),
+        }
     }
 
-    /// The verdict for a request, given what the scan found in its query
-    /// and, when configured, its header.
-    pub(crate) fn verdict(&self, from_query: Found<'_>, headers: &HeaderMap) -> Verdict {
+    /// The verdict for a request: its query and, when configured, its
+    /// header.
+    pub(crate) fn verdict(&self, query: Option<&str>, headers: &HeaderMap) -> Verdict {
+        let [link, token] = match query {
+            Some(query) => find_params(query.as_bytes(), self.names()),
+            None => [None, None],
+        };
         let from_header = self.header.as_ref().and_then(|name| {
             let mut values = headers.get_all(name).iter();
             let first = values.next()?;
@@ -37,61 +55,56 @@ impl Policy {
                 None => Ok(first.as_bytes()),
             })
         });
+        let target = self.link_verdict(link, from_header);
+        let query_token = token.map(|found| found.and_then(|raw| self.validate_query_encoded(raw)));
+        let result = match (target, query_token) {
+            (None, None) => Ok(None),
+            (Some(target), None) => target.map(|t| Some(Accepted::Target(t))),
+            (None, Some(token)) => token.map(|t| Some(Accepted::Query(t))),
+            // One destination a request: a page must not have to choose
+            // between a link and a query.
+            (Some(_), Some(_)) => Err(Refusal::Ambiguous),
+        };
+        Verdict {
+            result,
+            in_query: link.is_some() || token.is_some(),
+            in_header: from_header.is_some(),
+        }
+    }
+
+    /// The link's verdict from the query and the header.
+    fn link_verdict(
+        &self,
+        from_query: Found<'_>,
+        from_header: Found<'_>,
+    ) -> Option<Result<PortalTarget, Refusal>> {
         let validate =
             |found: Result<&[u8], Refusal>| found.and_then(|raw| self.validate_encoded(raw));
-        let result = match (from_query, from_header) {
-            (None, None) => Ok(None),
-            (Some(q), None) => validate(q).map(Some),
-            (None, Some(h)) => validate(h).map(Some),
+        Some(match (from_query, from_header) {
+            (None, None) => return None,
+            (Some(q), None) => validate(q),
+            (None, Some(h)) => validate(h),
             // Both carry a link: they must name the same portal page, or a
             // client could show one thing to this layer and another to a
             // handler that reads the other source.
             (Some(q), Some(h)) => match (validate(q), validate(h)) {
-                (Ok(q), Ok(h)) if q == h => Ok(Some(q)),
+                (Ok(q), Ok(h)) if q == h => Ok(q),
                 (Err(refusal), Err(_)) => Err(refusal),
                 _ => Err(Refusal::Ambiguous),
             },
-        };
-        Verdict {
-            result,
-            in_query: from_query.is_some(),
-            in_header: from_header.is_some(),
-        }
+        })
     }
 
     /// Rules 2 to 7 for a value as it stands in the query: decoded once,
     /// exactly as a form parser decodes it.
     pub(crate) fn validate_encoded(&self, raw: &[u8]) -> Result<PortalTarget, Refusal> {
-        if raw.is_empty() {
-            return Err(Refusal::Empty);
-        }
-        // Decoding never lengthens, so only a long value needs its decoded
-        // length counted before anything is allocated for it: memory stays
-        // bounded by the maximum, whatever the query's size.
-        if raw.len() > self.max_len && percent_decode(raw).count() > self.max_len {
-            return Err(Refusal::TooLong { max: self.max_len });
-        }
-        // A portal link fits on the stack: the heap is for long ones only.
-        let mut inline = [0u8; INLINE];
-        let mut heap = Vec::new();
-        let buf = if raw.len() <= INLINE {
-            &mut inline[..]
-        } else {
-            heap.resize(raw.len().min(self.max_len), 0);
-            &mut heap[..]
-        };
-        let mut len = 0;
-        for (slot, byte) in buf.iter_mut().zip(percent_decode(raw)) {
-            *slot = byte;
-            len += 1;
-        }
-        let link = std::str::from_utf8(&buf[..len]).map_err(|_| Refusal::InvalidUtf8)?;
-        // A form parser turns `+` into a space, which rule 2 refuses anyway;
-        // refusing the `+` itself spares rewriting the value.
-        if raw.contains(&b'+') {
-            return Err(Refusal::ForbiddenCharacter);
-        }
-        self.validate_decoded(link)
+        decode(raw, self.max_len, |link| self.validate_owned(link))
+    }
+
+    /// An In-Site query as it stands in the query, decoded once.
+    fn validate_query_encoded(&self, raw: &[u8]) -> Result<PortalQuery, Refusal> {
+        let max = PortalQuery::DEFAULT_MAX_LEN;
+        decode(raw, max, |token| validate_query_token(token, max))
     }
 
     /// Rules 2 to 7 for a decoded link.
@@ -102,30 +115,44 @@ impl Policy {
         if link.len() > self.max_len {
             return Err(Refusal::TooLong { max: self.max_len });
         }
-        clean(link)?;
-        self.validate_clean(link)
+        with_buffer(link.len(), |buf| {
+            buf.copy_from_slice(link.as_bytes());
+            let link = std::str::from_utf8_mut(buf).map_err(|_| Refusal::InvalidUtf8)?;
+            self.validate_owned(link)
+        })
     }
 
-    /// Rules 3 to 7 for a link that passed rule 2.
-    fn validate_clean(&self, link: &str) -> Result<PortalTarget, Refusal> {
+    /// Rules 2 to 7 for a decoded link of at most the maximum length, in a
+    /// buffer of its own (its host is lower-cased in place).
+    fn validate_owned(&self, link: &mut str) -> Result<PortalTarget, Refusal> {
+        if link.is_empty() {
+            return Err(Refusal::Empty);
+        }
+        clean(link, self.max_len)?;
+
         // Rule 3.
-        let (scheme, rest) = split_scheme(link)?;
+        let (scheme, prefix) = split_scheme(link)?;
         if !self.scheme_allowed(scheme) {
             return Err(Refusal::SchemeNotAllowed);
         }
 
         // Rule 4: the authority runs to the first `/`, `?` or `#` (a `\`
         // would end it too for a WHATWG parser, but rule 2 refused those).
-        let (host, port) = split_authority(rest.as_bytes())?;
-        let host = &rest[..host];
+        let (host_len, port) = split_authority(&link.as_bytes()[prefix..])?;
+        let host = prefix..prefix + host_len;
 
         // Rules 5 and 6. An explicit default port is the same URL as none.
         let port = port.filter(|&p| p != scheme.default_port());
-        self.origin_allowed(scheme, host, port.unwrap_or(scheme.default_port()))?;
+        self.origin_allowed(scheme, &link[host.clone()], port.unwrap_or(scheme.default_port()))?;
 
         // Rule 7: the parser that browsers follow must see the same thing.
+        // The canonical host is lower-case: handing it over so spares the
+        // parser the IDNA mapping of upper-case letters.
+        if let Some(host) = link.get_mut(host.clone()) {
+            host.make_ascii_lowercase();
+        }
         let url = Url::parse(link).map_err(|_| Refusal::ParserMismatch)?;
-        let same_host = matches!(url.host(), Some(Host::Domain(h)) if h.eq_ignore_ascii_case(host));
+        let same_host = matches!(url.host(), Some(Host::Domain(h)) if h == &link[host]);
         if url.scheme() != scheme.name()
             || !same_host
             || url.port() != port
@@ -134,14 +161,60 @@ impl Policy {
         {
             return Err(Refusal::ParserMismatch);
         }
-        // Serializing percent-encodes what the input held raw (`é` becomes
-        // `%C3%A9`), so a link just under the maximum can come out over it.
-        // The maximum holds for what is handed on too: otherwise the
-        // canonical link would not validate to itself.
+        // Serializing percent-encodes what the input held raw, and rule 2
+        // counted only non-ASCII characters so: a `'` in the query, say,
+        // still grows it. The maximum holds for what is handed on too, or
+        // the canonical link would not validate to itself.
         if url.as_str().len() > self.max_len {
             return Err(Refusal::TooLong { max: self.max_len });
         }
         Ok(PortalTarget::new(url))
+    }
+}
+
+/// Decodes `raw` once, as a form parser does (`%XX` is a byte; anything
+/// else, a lone `%` included, stands as is), into a buffer of at most
+/// `max` bytes, and hands it to `f`.
+///
+/// Memory stays bounded by `max` whatever the query's size: a value that
+/// decodes to more is refused when the buffer is full.
+fn decode<T>(
+    raw: &[u8],
+    max: usize,
+    f: impl FnOnce(&mut str) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
+    if raw.is_empty() {
+        return Err(Refusal::Empty);
+    }
+    // Decoding never lengthens.
+    with_buffer(raw.len().min(max), |buf| {
+        let mut decoded = percent_decode(raw);
+        let mut len = 0;
+        for (slot, byte) in buf.iter_mut().zip(&mut decoded) {
+            *slot = byte;
+            len += 1;
+        }
+        if decoded.next().is_some() {
+            return Err(Refusal::TooLong { max });
+        }
+        let value = std::str::from_utf8_mut(&mut buf[..len]).map_err(|_| Refusal::InvalidUtf8)?;
+        // A form parser turns `+` into a space, which rule 2 refuses anyway;
+        // refusing the `+` itself spares rewriting the value.
+        if raw.contains(&b'+') {
+            return Err(Refusal::ForbiddenCharacter);
+        }
+        f(value)
+    })
+}
+
+/// Calls `f` with a zeroed buffer of `len` bytes: on the stack for a
+/// portal link, on the heap for a long one.
+fn with_buffer<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    if len <= INLINE {
+        let mut inline = [0u8; INLINE];
+        f(&mut inline[..len])
+    } else {
+        f(&mut vec![0u8; len])
     }
 }
 
@@ -157,19 +230,30 @@ const INLINE: usize = 256;
 /// read `\` as `/`, and browsers and the `url` crate percent-encode
 /// `"<>^`{|}` and a lone `%` differently. Refusing them leaves one reading
 /// of the link, the same for the layer, the `url` crate and the browser.
-fn clean(link: &str) -> Result<(), Refusal> {
+///
+/// Each non-ASCII character counts for its percent-encoded length against
+/// `max`: the URL parser would write it so, and refusing it here spares
+/// parsing a link only to find its canonical form too long.
+fn clean(link: &str, max: usize) -> Result<(), Refusal> {
     let bytes = link.as_bytes();
     let mut fragment = false;
+    let mut non_ascii = 0;
     for (i, c) in link.char_indices() {
         let allowed = match c {
             '%' => decode_escape(&bytes[i + 1..]).is_some(),
             '#' => !std::mem::replace(&mut fragment, true),
             c if c.is_ascii() => is_url_code_point(c as u8),
-            c => !(c.is_control() || c.is_whitespace() || is_noncharacter(c)),
+            c => {
+                non_ascii += c.len_utf8();
+                !(c.is_control() || c.is_whitespace() || is_noncharacter(c))
+            }
         };
         if !allowed {
             return Err(Refusal::ForbiddenCharacter);
         }
+    }
+    if link.len() + 2 * non_ascii > max {
+        return Err(Refusal::TooLong { max });
     }
     Ok(())
 }
@@ -206,13 +290,12 @@ fn is_noncharacter(c: char) -> bool {
     (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
 }
 
-/// Rule 3: `https://` or `http://` in any letter case, and the rest of the
-/// link after it.
-fn split_scheme(link: &str) -> Result<(Scheme, &str), Refusal> {
+/// Rule 3: `https://` or `http://` in any letter case, and its length.
+fn split_scheme(link: &str) -> Result<(Scheme, usize), Refusal> {
     for (scheme, prefix) in [(Scheme::Https, "https://"), (Scheme::Http, "http://")] {
         if let Some(head) = link.get(..prefix.len()) {
             if head.eq_ignore_ascii_case(prefix) {
-                return Ok((scheme, &link[prefix.len()..]));
+                return Ok((scheme, prefix.len()));
             }
         }
     }

@@ -82,7 +82,7 @@ async fn required_target() {
     );
     let (status, body) = get_text(&app, "/required?page=2").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, "the request carries no portal link");
+    assert_eq!(body, "the request carries no portal link or query");
 }
 
 #[tokio::test]

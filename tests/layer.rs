@@ -454,9 +454,7 @@ impl Service<Request<()>> for Counting {
 async fn bad_request_mode_answers_without_calling_the_inner_service() {
     let inner = Counting::default();
     let calls = inner.calls.clone();
-    let svc = PortalLinkLayer::new()
-        .on_refused(BadRequest)
-        .layer_service(inner);
+    let svc = tower::Layer::layer(&PortalLinkLayer::new().on_refused(BadRequest), inner);
 
     for uri in [
         "/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f",
@@ -534,15 +532,4 @@ fn types_are_what_users_need() {
     let mut svc = PortalLink::new(Counting::default());
     let fut = svc.call(Request::get("/").body(()).unwrap());
     send(&fut);
-}
-
-/// Lets a test build the service straight from a layer.
-trait LayerService<R> {
-    fn layer_service<S>(&self, inner: S) -> PortalLink<S, R>;
-}
-
-impl<R> LayerService<R> for PortalLinkLayer<R> {
-    fn layer_service<S>(&self, inner: S) -> PortalLink<S, R> {
-        tower::Layer::layer(self, inner)
-    }
 }
