@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
 # Every figure of the README's "Performance" section, measured again:
 #
-#   scripts/bench.sh                  # all four steps (about 12 minutes)
+#   scripts/bench.sh                  # all three steps
 #   scripts/bench.sh alloc instructions
 #
 # Steps: `alloc` (allocations per request, tests/alloc_counts.rs),
 # `instructions` (CPU instructions under callgrind, benches/instructions.rs),
-# `criterion` (wall-clock times, benches/layer.rs), `load` (requests per
-# second over 127.0.0.1, scripts/load.sh). Raw outputs go to
+# `criterion` (wall-clock times, benches/layer.rs). Raw outputs go to
 # <target dir>/perf/, and a summary in Markdown to <target dir>/perf/summary.md.
 #
 # Needs valgrind and `cargo install gungraun-runner --version 0.20.0` for
-# `instructions`, wrk for `load`, python3 for the summary. Wall-clock figures
-# are only worth reporting from a quiet machine.
+# `instructions`, python3 for the summary. Wall-clock figures are only worth
+# reporting from a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(alloc instructions criterion load)
+[ ${#steps[@]} -gt 0 ] || steps=(alloc instructions criterion)
 
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -36,9 +35,6 @@ for step in "${steps[@]}"; do
     criterion)
         rm -rf "$target_dir/criterion"
         cargo bench --bench layer
-        ;;
-    load)
-        scripts/load.sh | tee "$out/load.txt"
         ;;
     *)
         echo "bench.sh: unknown step $step" >&2
@@ -117,11 +113,4 @@ if scaling:
             prev[(kind, v)] = o
         row.append(fmt_ns(ns("scaling", "layer", case)))
         print("| " + " | ".join(row) + " |")
-
-load = read("load.txt")
-if load:
-    print()
-    for line in load.splitlines():
-        if line.startswith(("#", "median", "per-round")):
-            print(line.lstrip("# "))
 PY

@@ -1,6 +1,5 @@
-//! What the benchmarks, the allocation test and the load server share: the
-//! requests, the inner service, and the hand-written recipe the layer is
-//! compared with.
+//! What the benchmarks and the allocation test share: the requests, the
+//! inner service, and the hand-written recipe the layer is compared with.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

@@ -1,20 +1,14 @@
-//! `examples/warp.rs`: a warp 0.4 filter tree behind the layer, served over
-//! loopback and queried by a real HTTP/1.1 client.
+//! The example's filter tree behind the layer, served over loopback and
+//! queried by a real HTTP/1.1 client.
 
-mod common;
-
-#[allow(dead_code)] // its `main`
-#[path = "../examples/warp.rs"]
-mod example;
-
-use common::loopback::{get, listener, text};
-use common::{GUIDE_CRYLK, GUIDE_LINK};
+use example_warp::{serve, HOSTED_HOME};
 use http::header::REFERRER_POLICY;
 use http::StatusCode;
+use test_support::{get, listener, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
 
 async fn start() -> std::net::SocketAddr {
     let (listener, addr) = listener().await;
-    tokio::spawn(example::serve(listener));
+    tokio::spawn(serve(listener));
     addr
 }
 
@@ -30,18 +24,11 @@ async fn ext_get_sees_the_accepted_link() {
 #[tokio::test]
 async fn refused_link_reaches_ext_optional_as_a_refusal() {
     let addr = start().await;
-    let res = get(
-        addr,
-        "/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f",
-    )
-    .await;
+    let res = get(addr, &format!("/Subscriptions?crylk={EVIL_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         text(&res),
-        format!(
-            "fallback: {} (crylk refused: host_not_allowed)\n",
-            example::HOSTED_HOME
-        )
+        format!("fallback: {HOSTED_HOME} (crylk refused: host_not_allowed)\n")
     );
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
 }
@@ -51,10 +38,7 @@ async fn no_link_falls_through_to_the_fallback_route() {
     let addr = start().await;
     let res = get(addr, "/Subscriptions").await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(
-        text(&res),
-        format!("fallback: {} (no crylk)\n", example::HOSTED_HOME)
-    );
+    assert_eq!(text(&res), format!("fallback: {HOSTED_HOME} (no crylk)\n"));
     // warp's own routing still answers for everything else.
     let res = get(addr, &format!("/elsewhere?crylk={GUIDE_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);

@@ -3,7 +3,7 @@
 //! `hyper-util`.
 //!
 //! ```text
-//! cargo run --example hyper
+//! cargo run -p example-hyper
 //! ```
 //!
 //! `GET /Subscriptions` answers, as text, the link the portal iframe should
@@ -12,9 +12,9 @@
 //!
 //! Environment: `PORT` (default 3000, 0 for any free port; the server
 //! listens on 127.0.0.1 only).
+#![deny(missing_docs)]
 
 use std::convert::Infallible;
-use std::net::Ipv4Addr;
 
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response, StatusCode};
@@ -29,9 +29,6 @@ use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
 
 /// The `hosted-home` link of ProAbono's Customer object, in a real app.
 pub const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
-
-const GUIDE_CRYLK: &str =
-    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
 
 async fn subscriptions(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != Method::GET || req.uri().path() != "/Subscriptions" {
@@ -78,25 +75,4 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
             }
         });
     }
-}
-
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let port = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "PORT is not a port number",
-            )
-        })?,
-        Err(_) => 3000,
-    };
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
-    let addr = listener.local_addr()?;
-    println!("hyper + PortalLinkLayer listening on http://{addr}");
-    println!("Try: curl -i 'http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}'");
-    println!(
-        "Refused: curl -i 'http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f'"
-    );
-    serve(listener).await
 }

@@ -1,7 +1,7 @@
 //! ProAbono's "Subscription" page, as an axum app.
 //!
 //! ```text
-//! cargo run --example subscriptions --features axum
+//! cargo run -p subscriptions
 //! ```
 //!
 //! `GET /Subscriptions` shows the customer portal in an iframe: the link from
@@ -12,8 +12,8 @@
 //! Environment: `PORT` (default 3000, 0 for any free port; the server listens
 //! on 127.0.0.1 only),
 //! `PORTAL_FALLBACK_URL` (default `https://demo-eur.proabono.com/portal-anon`).
+#![deny(missing_docs)]
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -23,9 +23,8 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
 
-pub(crate) const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
-const GUIDE_CRYLK: &str =
-    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+/// The `hosted-home` link shown when `PORTAL_FALLBACK_URL` is not set.
+pub const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
 
 /// What every response of the page shares.
 struct Page {
@@ -97,15 +96,10 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// The page behind `PortalLinkLayer`: what `main` serves.
-pub(crate) fn app(fallback: String) -> Router {
+/// The page behind `PortalLinkLayer`, with `fallback` as the `hosted-home`
+/// link: what `main` serves.
+pub fn app(fallback: String) -> Router {
     let layer = PortalLinkLayer::new();
-    page(&layer, fallback).layer(layer)
-}
-
-/// The page's routes without the layer, whose `frame-src` they announce.
-/// (`examples/load_server.rs` serves them with and without it.)
-pub(crate) fn page(layer: &PortalLinkLayer, fallback: String) -> Router {
     // The fallback may be the business's own URL, not a ProAbono host.
     let fallback_origin = url::Url::parse(&fallback)
         .map(|u| u.origin().ascii_serialization())
@@ -120,27 +114,5 @@ pub(crate) fn page(layer: &PortalLinkLayer, fallback: String) -> Router {
     Router::new()
         .route("/Subscriptions", get(subscriptions))
         .with_state(Arc::new(Page { fallback, csp }))
-}
-
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let port = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "PORT is not a port number",
-            )
-        })?,
-        Err(_) => 3000,
-    };
-    let fallback =
-        std::env::var("PORTAL_FALLBACK_URL").unwrap_or_else(|_| DEFAULT_FALLBACK.to_owned());
-
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    let addr = listener.local_addr()?;
-    println!("Subscription page listening on http://{addr}");
-    println!("Open: http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}");
-    println!("Refused: http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f");
-    axum::serve(listener, app(fallback)).await
+        .layer(layer)
 }

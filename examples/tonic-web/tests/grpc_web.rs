@@ -1,24 +1,19 @@
-//! `examples/tonic_web.rs`: tonic 0.14 and tonic-web behind the layer,
-//! served over loopback and called as a browser would, with gRPC-web over
-//! HTTP/1.1 (`application/grpc-web+proto`), built and parsed by hand here so
-//! that nothing of tonic's is on the client side.
-
-mod common;
-
-#[allow(dead_code)] // its `main`
-#[path = "../examples/tonic_web.rs"]
-mod example;
+//! tonic 0.14 and tonic-web behind the layer, served over loopback and
+//! called as a browser would, with gRPC-web over HTTP/1.1
+//! (`application/grpc-web+proto`). The frames and trailers are built and
+//! parsed here, so that nothing of tonic's is on the client side; only the
+//! messages go through the generated types.
 
 use std::net::SocketAddr;
 
-use bytes::{Buf, Bytes};
-use common::loopback::{listener, send};
-use common::{GUIDE_CRYLK, GUIDE_LINK};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use example_tonic_web::pb::{GetLinkRequest, Link};
+use example_tonic_web::{serve, GET_LINK, PORTAL_LINK_HEADER};
 use http::header::{CONTENT_TYPE, REFERRER_POLICY};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
-
-const EVIL_CRYLK: &str = "https%3a%2f%2fevilproabono.com%2f";
+use prost::Message;
+use test_support::{listener, send, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
 
 /// gRPC status codes the handler answers with.
 const OK: u32 = 0;
@@ -27,7 +22,7 @@ const NOT_FOUND: u32 = 5;
 
 async fn start() -> SocketAddr {
     let (listener, addr) = listener().await;
-    tokio::spawn(example::serve(listener));
+    tokio::spawn(serve(listener));
     addr
 }
 
@@ -45,18 +40,21 @@ struct Reply {
     message: String,
 }
 
-/// Calls `GetLink` with an empty `GetLinkRequest` in one uncompressed frame.
+/// Calls `GetLink` with a `GetLinkRequest` in one uncompressed frame.
 async fn get_link(addr: SocketAddr, query: &str, link_header: Option<&str>) -> Reply {
-    // Flag 0 (uncompressed), then the message length, big-endian: 0.
-    let frame = Bytes::from_static(&[0, 0, 0, 0, 0]);
-    let mut req = Request::post(format!("{}{query}", example::GET_LINK))
+    let message = GetLinkRequest {}.encode_to_vec();
+    let mut frame = BytesMut::new();
+    frame.put_u8(0); // uncompressed
+    frame.put_u32(message.len().try_into().unwrap());
+    frame.put_slice(&message);
+    let mut req = Request::post(format!("{GET_LINK}{query}"))
         .header(CONTENT_TYPE, "application/grpc-web+proto")
         .header("accept", "application/grpc-web+proto")
         .header("x-grpc-web", "1");
     if let Some(value) = link_header {
-        req = req.header(example::PORTAL_LINK_HEADER, value);
+        req = req.header(PORTAL_LINK_HEADER, value);
     }
-    let res = send(addr, req.body(Full::new(frame)).unwrap()).await;
+    let res = send(addr, req.body(Full::new(frame.freeze())).unwrap()).await;
     assert_eq!(res.status(), StatusCode::OK, "gRPC-web answers 200 always");
     assert_eq!(res.headers()[CONTENT_TYPE], "application/grpc-web+proto");
     let (parts, mut body) = res.into_parts();
@@ -115,31 +113,6 @@ fn parse_trailers(payload: &[u8]) -> HeaderMap {
     map
 }
 
-/// Decodes `message Link { string src = 1; }`.
-fn decode_link(mut message: Bytes) -> String {
-    let mut src = String::new();
-    while message.has_remaining() {
-        let key = varint(&mut message);
-        assert_eq!(key, 1 << 3 | 2, "only field 1, length-delimited");
-        let len = varint(&mut message) as usize;
-        assert!(message.remaining() >= len, "truncated field");
-        src = String::from_utf8(message.split_to(len).to_vec()).unwrap();
-    }
-    src
-}
-
-fn varint(buf: &mut Bytes) -> u64 {
-    let mut value = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = buf.get_u8();
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            return value;
-        }
-    }
-    panic!("varint too long");
-}
-
 fn assert_accepted(reply: &Reply) {
     assert_eq!((reply.status, reply.message.as_str()), (OK, ""));
     assert!(
@@ -147,7 +120,8 @@ fn assert_accepted(reply: &Reply) {
         "the status of a reply with a message comes last, in a trailers frame"
     );
     assert_eq!(reply.messages.len(), 1);
-    assert_eq!(decode_link(reply.messages[0].clone()), GUIDE_LINK);
+    let link = Link::decode(reply.messages[0].clone()).expect("a `Link`");
+    assert_eq!(link.src, GUIDE_LINK);
 }
 
 fn assert_refused(reply: &Reply, code: &str) {

@@ -1,7 +1,7 @@
 //! `PortalLinkLayer` in front of a warp 0.4 filter tree.
 //!
 //! ```text
-//! cargo run --example warp
+//! cargo run -p example-warp
 //! ```
 //!
 //! `warp::serve` only takes filters, so the filter tree becomes a tower
@@ -15,8 +15,7 @@
 //!
 //! Environment: `PORT` (default 3000, 0 for any free port; the server
 //! listens on 127.0.0.1 only).
-
-use std::net::Ipv4Addr;
+#![deny(missing_docs)]
 
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -28,9 +27,6 @@ use warp::{Filter, Rejection, Reply};
 
 /// The `hosted-home` link of ProAbono's Customer object, in a real app.
 pub const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
-
-const GUIDE_CRYLK: &str =
-    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
 
 /// The filter tree, unaware of the layer except for the extensions it reads.
 pub fn routes(
@@ -73,25 +69,4 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
             }
         });
     }
-}
-
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let port = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "PORT is not a port number",
-            )
-        })?,
-        Err(_) => 3000,
-    };
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
-    let addr = listener.local_addr()?;
-    println!("warp + PortalLinkLayer listening on http://{addr}");
-    println!("Try: curl -i 'http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}'");
-    println!(
-        "Refused: curl -i 'http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f'"
-    );
-    serve(listener).await
 }

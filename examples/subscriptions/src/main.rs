@@ -1,0 +1,31 @@
+//! Serves the page on 127.0.0.1: `cargo run -p subscriptions`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use subscriptions::{app, DEFAULT_FALLBACK};
+
+const GUIDE_CRYLK: &str =
+    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "PORT is not a port number",
+            )
+        })?,
+        Err(_) => 3000,
+    };
+    let fallback =
+        std::env::var("PORTAL_FALLBACK_URL").unwrap_or_else(|_| DEFAULT_FALLBACK.to_owned());
+
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let addr = listener.local_addr()?;
+    println!("Subscription page listening on http://{addr}");
+    println!("Open: http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}");
+    println!("Refused: http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f");
+    axum::serve(listener, app(fallback)).await
+}
