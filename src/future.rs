@@ -28,8 +28,10 @@ pin_project! {
             #[pin]
             future: F,
         },
+        // Boxed: the future of every request is as small as the inner
+        // one, and only a refused request pays for the allocation.
         Refused {
-            response: Option<Response<B>>,
+            response: Option<Box<Response<B>>>,
         },
     }
 }
@@ -46,7 +48,7 @@ impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn refused(response: Response<B>, no_referrer: bool) -> Self {
         ResponseFuture {
             kind: Kind::Refused {
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
             no_referrer,
         }
@@ -67,7 +69,7 @@ where
                 Poll::Ready(Ok(response)) => response,
                 other => return other,
             },
-            KindProj::Refused { response } => response
+            KindProj::Refused { response } => *response
                 .take()
                 .expect("ResponseFuture polled after completion"),
         };

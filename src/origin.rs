@@ -139,9 +139,18 @@ impl OriginPattern {
             // `*.com`: every site under a top-level domain.
             return fail(InvalidOriginKind::Wildcard);
         }
+        let domain = domain.to_ascii_lowercase();
+        if domain.split('.').any(|label| is_punycode(label.as_bytes())) {
+            // What a browser makes of it must be the name itself, or no
+            // link could ever match it.
+            let canonical = url::Host::parse(&domain).ok();
+            if !matches!(canonical, Some(url::Host::Domain(ref d)) if *d == domain) {
+                return fail(InvalidOriginKind::Host);
+            }
+        }
         Ok(OriginPattern {
             scheme,
-            host: Cow::Owned(domain.to_ascii_lowercase()),
+            host: Cow::Owned(domain),
             subdomains,
             port,
         })
@@ -168,11 +177,18 @@ impl OriginPattern {
         match host.len().checked_sub(domain.len() + 1) {
             // A label before the dot, never an empty one.
             Some(dot) => {
-                dot > 0 && host[dot] == b'.' && host[dot + 1..].eq_ignore_ascii_case(domain)
+                dot > 0
+                    && host[dot] == b'.'
+                    && host[dot + 1..].eq_ignore_ascii_case(domain)
             }
             None => false,
         }
     }
+}
+
+/// A label that IDNA decodes as punycode.
+pub(crate) fn is_punycode(label: &[u8]) -> bool {
+    label.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"xn--"))
 }
 
 /// Letters, digits and `-` in non-empty labels separated by dots, within
@@ -369,6 +385,8 @@ mod tests {
             ("https://pro abono.com", Host),
             ("https://bücher.example", Host),
             ("https://a_b.example", Host),
+            ("https://xn--a.example", Host),
+            ("https://*.xn--.example", Host),
             ("https://proabono.com:", Port),
             ("https://proabono.com:0", Port),
             ("https://proabono.com:0443", Port),
@@ -410,6 +428,10 @@ mod tests {
             assert!(!any.matches_host(host), "{host}");
         }
         assert!(!exact.matches_host("evilproabono.com"));
+        let idn = OriginPattern::parse("https://xn--bcher-kva.proabono.com").unwrap();
+        assert!(idn.matches_host("xn--bcher-kva.proabono.com"));
+        let under_idn = OriginPattern::parse("https://*.xn--bcher-kva.example").unwrap();
+        assert!(under_idn.matches_host("a.xn--bcher-kva.example"));
     }
 
     #[test]

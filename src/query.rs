@@ -76,8 +76,19 @@ fn for_each_named_pair<const N: usize>(
     let first = |i: usize| names.get(i).and_then(|name| name.first()).copied();
     let firsts = [first(0).unwrap_or(b'%'), first(1).unwrap_or(b'%'), b'%'];
     for_each_candidate(query, firsts, |start| {
+        let pair = &query[start..];
+        // The pair's first byte, decoded: most candidates stop here.
+        let first = match pair {
+            [b'%', rest @ ..] => decode_escape(rest).unwrap_or(b'%'),
+            [b'+', ..] => b' ',
+            [b, ..] => *b,
+            [] => return,
+        };
         for (which, name) in names.iter().enumerate() {
-            if let Some(value) = value_start(&query[start..], name) {
+            if name.first() != Some(&first) {
+                continue;
+            }
+            if let Some(value) = value_start(pair, name) {
                 f(which, start, start + value);
                 // Names differ, so no other one can match this pair.
                 return;
@@ -126,6 +137,7 @@ fn for_each_removed<const N: usize>(
 
 /// If the decoded name of `pair` is `name`, where its value starts (after
 /// the `=`, or where the pair ends when it has none).
+#[inline]
 fn value_start(pair: &[u8], name: &[u8]) -> Option<usize> {
     let end = name_end(pair, name)?;
     Some(if pair.get(end) == Some(&b'=') {
@@ -136,41 +148,33 @@ fn value_start(pair: &[u8], name: &[u8]) -> Option<usize> {
 }
 
 /// If the decoded name of `pair` (up to its first `=` or `&`) is `name`,
-/// the index where that name ends.
+/// the index where that name ends. Stops at the first byte that differs.
+#[inline]
 fn name_end(pair: &[u8], name: &[u8]) -> Option<usize> {
     let mut i = 0;
-    let mut matched = 0;
-    while i < pair.len() {
-        let byte = match pair[i] {
-            b'=' | b'&' => break,
-            b'+' => {
-                i += 1;
-                b' '
-            }
+    for &want in name {
+        let (byte, len) = match *pair.get(i)? {
+            b'=' | b'&' => return None,
+            b'+' => (b' ', 1),
             b'%' => match decode_escape(&pair[i + 1..]) {
-                Some(b) => {
-                    i += 3;
-                    b
-                }
-                None => {
-                    i += 1;
-                    b'%'
-                }
+                Some(b) => (b, 3),
+                None => (b'%', 1),
             },
-            b => {
-                i += 1;
-                b
-            }
+            b => (b, 1),
         };
-        if name.get(matched) != Some(&byte) {
+        if byte != want {
             return None;
         }
-        matched += 1;
+        i += len;
     }
-    (matched == name.len()).then_some(i)
+    match pair.get(i) {
+        None | Some(b'=' | b'&') => Some(i),
+        Some(_) => None,
+    }
 }
 
 /// The byte encoded by two hex digits at the start of `rest`, if there are.
+#[inline]
 pub(crate) fn decode_escape(rest: &[u8]) -> Option<u8> {
     match rest {
         [hi, lo, ..] => Some(hex(*hi)? << 4 | hex(*lo)?),

@@ -17,25 +17,41 @@ pub(crate) type Firsts = [u8; 3];
 /// `&` followed by one.
 #[inline]
 pub(crate) fn for_each_candidate(query: &[u8], firsts: Firsts, mut f: impl FnMut(usize)) {
-    let starts_name = |b: u8| firsts.contains(&b);
+    let starts_name = |b: u8| (b == firsts[0]) | (b == firsts[1]) | (b == firsts[2]);
     if query.first().is_some_and(|&b| starts_name(b)) {
         f(0);
     }
+    let mut blocks = query.chunks_exact(16);
     let mut at = 0;
-    while let Some(window) = query.get(at..).and_then(<[u8]>::first_chunk::<17>) {
-        if any_candidate(window, firsts) {
-            for i in 0..16 {
-                if window[i] == b'&' && starts_name(window[i + 1]) {
-                    f(at + i + 1);
-                }
-            }
+    for block in &mut blocks {
+        // The byte after the block, for its last `&`; a NUL past the end,
+        // which starts no name.
+        let next = query.get(at + 16).copied().unwrap_or(0);
+        let mut window = [0u8; 17];
+        window[..16].copy_from_slice(block);
+        window[16] = next;
+        if any_candidate(&window, firsts) {
+            report(&window, at, starts_name, &mut f);
         }
         at += 16;
     }
-    // Fewer than seventeen bytes are left.
-    for i in at..query.len().saturating_sub(1) {
-        if query[i] == b'&' && starts_name(query[i + 1]) {
-            f(i + 1);
+    // The last bytes, padded with NULs.
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        let mut window = [0u8; 17];
+        window[..tail.len()].copy_from_slice(tail);
+        if any_candidate(&window, firsts) {
+            report(&window, at, starts_name, &mut f);
+        }
+    }
+}
+
+/// Calls `f` with the offset, from `at`, of each candidate of `window`.
+#[inline]
+fn report(window: &[u8; 17], at: usize, starts_name: impl Fn(u8) -> bool, f: &mut impl FnMut(usize)) {
+    for i in 0..16 {
+        if window[i] == b'&' && starts_name(window[i + 1]) {
+            f(at + i + 1);
         }
     }
 }

@@ -5,7 +5,7 @@ use http::HeaderMap;
 use percent_encoding::percent_decode;
 use url::{Host, Url};
 
-use crate::origin::{Scheme, MAX_HOST, MAX_LABEL};
+use crate::origin::{is_punycode, Scheme, MAX_HOST, MAX_LABEL};
 use crate::policy::Policy;
 use crate::portal_query::validate_query_token;
 use crate::query::{decode_escape, find_params, Found};
@@ -305,30 +305,34 @@ fn split_scheme(link: &str) -> Result<(Scheme, usize), Refusal> {
 /// Rule 4: the authority at the start of `rest` (up to the first `/`, `?`,
 /// `#` or the end) is `host[:port]`, the host made of ASCII letters,
 /// digits, `-` and `.` in non-empty labels within DNS limits (63 bytes a
-/// label, 253 in all), the port of one to five digits without a leading
-/// zero. Returns the host's length and the port.
+/// label, 253 in all), at most one of them punycode (`xn--`), the port of
+/// one to five digits without a leading zero. Returns the host's length
+/// and the port.
 ///
-/// The limits bound the work of the URL parser's IDNA processing (rule 7),
-/// which grows faster than the host's length.
+/// The limits bound the work of the URL parser's IDNA processing (rule 7):
+/// decoding a punycode label takes time quadratic in its length, so a
+/// host of several long ones would cost many times a portal link.
 fn split_authority(rest: &[u8]) -> Result<(usize, Option<u16>), Refusal> {
     let malformed = Err(Refusal::MalformedAuthority);
-    let mut host = rest.len();
-    let mut label = 0;
-    for (i, &b) in rest.iter().enumerate() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' if label < MAX_LABEL => label += 1,
-            // An empty label, or a dot at the start.
-            b'.' if label > 0 => label = 0,
-            b'/' | b'?' | b'#' | b':' => {
-                host = i;
-                break;
-            }
-            // Not a host byte, or a label too long.
-            _ => return malformed,
-        }
+    let host = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#' | b':'))
+        .unwrap_or(rest.len());
+    if host == 0 || host > MAX_HOST {
+        return malformed;
     }
-    if label == 0 || host > MAX_HOST {
-        // Empty, ending with a dot, or too long.
+    let mut punycode = 0;
+    for label in rest[..host].split(|&b| b == b'.') {
+        if label.is_empty() || label.len() > MAX_LABEL {
+            // Two dots in a row, a dot at either end, or too long.
+            return malformed;
+        }
+        if !label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
+            return malformed;
+        }
+        punycode += usize::from(is_punycode(label));
+    }
+    if punycode > 1 {
         return malformed;
     }
     let port = if rest.get(host) == Some(&b':') {
