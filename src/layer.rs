@@ -6,9 +6,9 @@ use std::sync::Arc;
 use http::HeaderName;
 use tower_layer::Layer;
 
+use crate::on_refused::RespondWith;
 use crate::origin::{InvalidOrigin, OriginPattern};
 use crate::policy::{config_param, Policy};
-use crate::on_refused::RespondWith;
 use crate::{Forward, PortalLink, PortalTarget, Refusal};
 
 /// Wraps a service in [`PortalLink`]: validates the portal link carried by
@@ -48,7 +48,7 @@ impl Default for PortalLinkLayer {
 impl PortalLinkLayer {
     /// ProAbono's policy: the `crylk` parameter, `https` links to
     /// `proabono.com` or any of its subdomains on the default port, at most
-    /// 2048 bytes once decoded; a refused link is forwarded with its
+    /// 512 bytes once decoded; a refused link is forwarded with its
     /// [`Refusal`] ([`Forward`]).
     pub fn new() -> Self {
         PortalLinkLayer {
@@ -197,7 +197,7 @@ impl<R> PortalLinkLayer<R> {
         Ok(self)
     }
 
-    /// The longest decoded link accepted, in bytes (default 2048). Longer
+    /// The longest decoded link accepted, in bytes (default 512). Longer
     /// links are refused with [`Refusal::TooLong`] before anything is
     /// allocated for them.
     pub fn max_length(mut self, bytes: usize) -> Self {

@@ -24,7 +24,11 @@ pub trait OnRefused<ResBody>: Clone + private::Sealed {
     /// The response to send instead of calling the inner service, or the
     /// request back to forward it.
     #[doc(hidden)]
-    fn respond<B>(&self, refusal: Refusal, req: Request<B>) -> Result<Response<ResBody>, Request<B>>;
+    fn respond<B>(
+        &self,
+        refusal: Refusal,
+        req: Request<B>,
+    ) -> Result<Response<ResBody>, Request<B>>;
 }
 
 /// Call the inner service anyway, with the [`Refusal`] as a request
@@ -79,7 +83,11 @@ impl<ResBody, F> OnRefused<ResBody> for RespondWith<F>
 where
     F: Fn(Refusal, &Parts) -> Response<ResBody> + Clone,
 {
-    fn respond<B>(&self, refusal: Refusal, req: Request<B>) -> Result<Response<ResBody>, Request<B>> {
+    fn respond<B>(
+        &self,
+        refusal: Refusal,
+        req: Request<B>,
+    ) -> Result<Response<ResBody>, Request<B>> {
         let (parts, _body) = req.into_parts();
         Ok((self.0)(refusal, &parts))
     }

@@ -53,12 +53,14 @@ impl fmt::Debug for Policy {
 pub(crate) const DEFAULT_PARAM: &str = "crylk";
 /// The default name of the parameter that carries an In-Site query.
 pub(crate) const DEFAULT_QUERY_PARAM: &str = "pa_query";
-/// The default maximum decoded length, in bytes.
-pub(crate) const DEFAULT_MAX_LEN: usize = 2048;
+/// The default maximum length of a link, in bytes: four times ProAbono's
+/// longest (about 130 bytes), and what bounds the cost of validating one
+/// (`benches/README.md`).
+pub(crate) const DEFAULT_MAX_LEN: usize = 512;
 
 impl Policy {
     /// ProAbono's policy: `crylk`, `https://proabono.com` and
-    /// `https://*.proabono.com`, at most 2048 bytes.
+    /// `https://*.proabono.com`, at most 512 bytes.
     pub(crate) const PROABONO: Policy = Policy {
         param: Cow::Borrowed(DEFAULT_PARAM),
         query_param: Cow::Borrowed(DEFAULT_QUERY_PARAM),

@@ -48,7 +48,12 @@ pub(crate) fn for_each_candidate(query: &[u8], firsts: Firsts, mut f: impl FnMut
 
 /// Calls `f` with the offset, from `at`, of each candidate of `window`.
 #[inline]
-fn report(window: &[u8; 17], at: usize, starts_name: impl Fn(u8) -> bool, f: &mut impl FnMut(usize)) {
+fn report(
+    window: &[u8; 17],
+    at: usize,
+    starts_name: impl Fn(u8) -> bool,
+    f: &mut impl FnMut(usize),
+) {
     for i in 0..16 {
         if window[i] == b'&' && starts_name(window[i + 1]) {
             f(at + i + 1);
