@@ -10,7 +10,7 @@ use common::{GUIDE_CRYLK, GUIDE_LINK};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower_portal_link::{BadRequest, PortalLinkLayer, PortalTarget};
+use tower_portal_link::{BadRequest, PortalLinkLayer, PortalQuery, PortalTarget};
 
 async fn optional(target: Option<PortalTarget>) -> String {
     match target {
@@ -23,10 +23,23 @@ async fn required(target: PortalTarget) -> String {
     format!("portal {target}")
 }
 
+async fn in_site(query: Option<PortalQuery>) -> String {
+    match query {
+        Some(query) => format!("open {}", query.as_str()),
+        None => "home".to_owned(),
+    }
+}
+
+async fn in_site_required(query: PortalQuery) -> String {
+    format!("open {}", query.as_str())
+}
+
 fn routes() -> Router {
     Router::new()
         .route("/optional", get(optional))
         .route("/required", get(required))
+        .route("/billing", get(in_site))
+        .route("/billing/required", get(in_site_required))
 }
 
 fn app(layer: PortalLinkLayer) -> Router {
@@ -93,5 +106,32 @@ async fn bad_request_mode_in_a_router() {
     assert_eq!(
         get_text(&app, "/optional").await,
         (StatusCode::OK, "fallback".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn in_site_query_in_a_router() {
+    const TOKEN: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
+    let app = app(PortalLinkLayer::new());
+    assert_eq!(
+        get_text(&app, &format!("/billing?pa_query={TOKEN}")).await,
+        (StatusCode::OK, format!("open {TOKEN}"))
+    );
+    for hostile in ["%3C%2Fscript%3E", "a%22b", "https%3A%2F%2Fevil.com", "a+b"] {
+        assert_eq!(
+            get_text(&app, &format!("/billing?pa_query={hostile}")).await,
+            (StatusCode::OK, "home".to_owned()),
+            "{hostile}"
+        );
+        let (status, body) = get_text(&app, &format!("/billing/required?pa_query={hostile}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(!body.contains("script") && !body.contains("evil"), "{body}");
+    }
+    assert_eq!(
+        get_text(&app, "/billing/required").await,
+        (
+            StatusCode::BAD_REQUEST,
+            "the request carries no portal link or query".to_owned()
+        )
     );
 }
