@@ -1,5 +1,6 @@
-//! A [tower] layer that validates [ProAbono] integrated-portal links and
-//! hands handlers a typed, canonical [`PortalTarget`].
+//! A [tower] layer that validates [ProAbono] portal links and hands
+//! handlers a typed, canonical [`PortalTarget`] (or, for ProAbono's In-Site
+//! installation, a [`PortalQuery`]).
 //!
 //! Once a business sets "URL of the integrated portal" in ProAbono's back
 //! office, every link in ProAbono's e-mails (invoices, expiring cards, failed
@@ -16,20 +17,22 @@
 //! `hosted-home` link of ProAbono's Customer object otherwise. Get the check
 //! wrong and anyone can make the page frame their own site: ProAbono's own
 //! advice ("the domain ends with proabono.com") lets `evilproabono.com`
-//! through.
+//! through. ProAbono's newer In-Site installation (portal.js) e-mails the
+//! same kind of link with an encrypted `pa_query` instead of a URL.
 //!
 //! [`PortalLinkLayer`] does it once, in front of any
-//! `Service<http::Request<B>>`: it finds the parameter, validates it, and
-//! inserts a [`PortalTarget`] request extension (or, for a link that is
-//! present but refused, a [`Refusal`]). Requests without the parameter go
-//! through untouched, in one pass over the query and without allocating.
+//! `Service<http::Request<B>>`: it finds either parameter, validates it,
+//! removes it from the request, and inserts a [`PortalTarget`] or a
+//! [`PortalQuery`] request extension, or a [`Refusal`] for one that is
+//! present but refused. Requests with neither go through in one pass over
+//! the query, without allocating.
 //!
 //! # Example
 //!
 //! ```
 //! use http::{Request, Response};
 //! use std::convert::Infallible;
-//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower::{ServiceBuilder, ServiceExt};
 //! use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
 //!
 //! async fn page(req: Request<String>) -> Result<Response<String>, Infallible> {
@@ -73,22 +76,35 @@
 //! assert_eq!(target_from_query("page=2"), Ok(None));
 //! ```
 //!
+//! # Where the layer goes
+//!
+//! **Outermost**, around everything that logs or records the request: it
+//! removes the link before anything else sees it, so a `TraceLayer` span,
+//! an access log or an error report inside it never holds the link. A layer
+//! outside it sees the request as the client sent it. With axum, wrap the
+//! whole `Router` (`PortalLinkLayer::new().layer(router)`, or outermost in
+//! the `ServiceBuilder` you serve); `Router::layer`, `route_layer` and a
+//! nested router work too, and with the `axum` feature the layer removes
+//! the link from axum's `OriginalUri` as well, which the router records
+//! before its layers run.
+//!
 //! # Integrations
 //!
 //! One `.layer(...)` wherever tower runs, and handlers read the extensions.
-//! Each framework below has a runnable example in the repository's
-//! `examples/` and tests in `tests/` that send real requests through it.
+//! The repository has a runnable crate per framework under `examples/`,
+//! each with tests that send real requests through it over 127.0.0.1.
 //!
 //! ## axum 0.8
 //!
 //! With the `axum` feature, handlers take [`PortalTarget`] (a `400` when the
-//! link is absent or refused) or `Option<PortalTarget>`; the [`Refusal`] is
-//! `Option<axum::Extension<Refusal>>`. `examples/subscriptions.rs` is a
-//! whole page.
+//! link is absent or refused) or `Option<PortalTarget>`, and likewise
+//! [`PortalQuery`]; the [`Refusal`] is `Option<axum::Extension<Refusal>>`.
+//! `examples/subscriptions` is the whole page, with both flows.
 //!
 //! ```rust
 //! # #[cfg(feature = "axum")] {
 //! use axum::{routing::get, Router};
+//! use tower::Layer;
 //! use tower_portal_link::{PortalLinkLayer, PortalTarget};
 //!
 //! async fn subscriptions(target: Option<PortalTarget>) -> String {
@@ -96,61 +112,16 @@
 //!     target.map_or_else(|| "hosted-home".to_owned(), |t| t.to_string())
 //! }
 //!
-//! let app: Router = Router::new()
-//!     .route("/Subscriptions", get(subscriptions))
-//!     .layer(PortalLinkLayer::new());
-//! # }
-//! ```
-//!
-//! ## hyper 1 and `tower::ServiceBuilder`
-//!
-//! No framework: the layer in a `ServiceBuilder` in front of a `service_fn`,
-//! served with `hyper-util` (`examples/hyper.rs`).
-//!
-//! ```rust,no_run
-//! use std::convert::Infallible;
-//!
-//! use http::{Request, Response};
-//! use http_body_util::Full;
-//! use hyper::body::{Bytes, Incoming};
-//! use hyper_util::rt::TokioIo;
-//! use hyper_util::service::TowerToHyperService;
-//! use tower::ServiceBuilder;
-//! use tower_portal_link::{PortalLinkLayer, PortalTarget};
-//!
-//! async fn page(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-//!     let target = req.extensions().get::<PortalTarget>();
-//!     let src = target.map_or("hosted-home", PortalTarget::as_str);
-//!     Ok(Response::new(Full::from(src.to_owned())))
-//! }
-//!
-//! # #[tokio::main]
-//! # async fn main() -> std::io::Result<()> {
-//! let service = ServiceBuilder::new()
-//!     .layer(PortalLinkLayer::new())
-//!     .service_fn(page);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! loop {
-//!     let (stream, _) = listener.accept().await?;
-//!     let service = TowerToHyperService::new(service.clone());
-//!     tokio::spawn(
-//!         hyper::server::conn::http1::Builder::new()
-//!             .serve_connection(TokioIo::new(stream), service),
-//!     );
-//! }
+//! let router: Router = Router::new().route("/Subscriptions", get(subscriptions));
+//! let app = PortalLinkLayer::new().layer(router);
+//! # let _ = app;
 //! # }
 //! ```
 //!
 //! ## tower-http stacks
 //!
-//! Put `PortalLinkLayer` **outermost**, before `TraceLayer`,
-//! `SetRequestIdLayer`, `CompressionLayer`, `TimeoutLayer` and the rest: it
-//! strips the link before anything else sees the request, so `TraceLayer`'s
-//! default span, which records the whole URI, never holds it. Placed next to
-//! the handler instead, it works the same, but every layer outside it sees
-//! the link: give `TraceLayer` a span that records the path only
-//! (`make_span_with`), and keep the query out of anything else that logs.
-//! `tests/tower_http_stack.rs` checks both orders.
+//! Outermost, before `TraceLayer`, `SetRequestIdLayer`, `CompressionLayer`,
+//! `TimeoutLayer` and the rest:
 //!
 //! ```rust
 //! use std::time::Duration;
@@ -178,153 +149,75 @@
 //! # let _ = service;
 //! ```
 //!
+//! ## hyper 1
+//!
+//! No framework: the layer in a `tower::ServiceBuilder` in front of a
+//! `service_fn`, served with `hyper_util::service::TowerToHyperService`
+//! (`examples/hyper`).
+//!
 //! ## tonic 0.14 and tonic-web
 //!
 //! gRPC and gRPC-web clients post to `/package.Service/Method` and rarely
-//! carry a query string, so let the layer read the link from a request header
-//! as well ([`header`](PortalLinkLayer::header)), holding the `crylk` value as
-//! it stands in the page's URL. Add the layer to the `Server` before
-//! `GrpcWebLayer`, so it sees the request as the client sent it; the handler
-//! reads the extensions of its `tonic::Request`. `examples/tonic_web.rs` is a
-//! whole service, with a hand-written codec instead of `protoc`.
-//!
-//! ```rust,no_run
-//! use http::HeaderName;
-//! use tonic::transport::Server;
-//! use tonic::{Request, Response, Status};
-//! use tonic_web::GrpcWebLayer;
-//! use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
-//!
-//! // The body of a method of the trait `tonic-build` generates.
-//! async fn get_link(request: Request<()>) -> Result<Response<String>, Status> {
-//!     let ext = request.extensions();
-//!     match (ext.get::<PortalTarget>(), ext.get::<Refusal>()) {
-//!         (Some(target), _) => Ok(Response::new(target.to_string())),
-//!         // The reason, never the link.
-//!         (None, Some(refusal)) => Err(Status::invalid_argument(refusal.code())),
-//!         (None, None) => Err(Status::not_found("no portal link")),
-//!     }
-//! }
-//!
-//! # async fn serve<S>(portal_server: S) -> Result<(), Box<dyn std::error::Error>>
-//! # where
-//! #     S: tower::Service<
-//! #             http::Request<tonic::body::Body>,
-//! #             Response = http::Response<tonic::body::Body>,
-//! #             Error = std::convert::Infallible,
-//! #         > + tonic::server::NamedService
-//! #         + Clone
-//! #         + Send
-//! #         + Sync
-//! #         + 'static,
-//! #     S::Future: Send + 'static,
-//! # {
-//! Server::builder()
-//!     .accept_http1(true)
-//!     .layer(PortalLinkLayer::new().header(HeaderName::from_static("x-portal-link")))
-//!     .layer(GrpcWebLayer::new())
-//!     .add_service(portal_server) // `PortalServer::new(MyPortal)`, generated
-//!     .serve("127.0.0.1:3000".parse()?)
-//!     .await?;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Keep the default [`Forward`] mode here: [`BadRequest`]'s bare `400` is not a
-//! gRPC answer (clients read it as `INTERNAL`), whereas the handler can answer
-//! a `Status` that says what happened. A browser page on another origin also
-//! needs CORS that allows the header.
+//! carry a query string, so let the layer read the link from a request
+//! header as well ([`header`](PortalLinkLayer::header)), holding the `crylk`
+//! value as it stands in the page's URL. Add the layer to the `Server`
+//! before `GrpcWebLayer`, so it sees the request as the client sent it;
+//! the method reads the extensions of its `tonic::Request`
+//! (`examples/tonic-web`, generated from `proto/portal.proto`). Keep the
+//! default [`Forward`] mode there: a bare `400` is not a gRPC answer, while
+//! the method can answer a `Status` that says what happened.
 //!
 //! ## warp 0.4
 //!
 //! `warp::serve` only takes filters, so turn the filter tree into a service
 //! with `warp::service`, put it behind the layer in a `ServiceBuilder`, and
-//! serve that with `hyper-util` as above (`examples/warp.rs`). Filters read
-//! the extensions with `warp::ext::get` and `warp::ext::optional`.
-//! `ext::get` rejects when the extension is absent, and warp turns that
-//! rejection into a `500` unless another route answers: pair it with a
-//! fallback route, or use `ext::optional`.
-//!
-//! ```rust
-//! use http_body_util::{BodyExt, Full};
-//! use hyper::body::Bytes;
-//! use tower::{ServiceBuilder, ServiceExt};
-//! use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
-//! use warp::Filter;
-//!
-//! let page = warp::path!("Subscriptions").and(warp::get());
-//! let accepted = page
-//!     .and(warp::ext::get::<PortalTarget>())
-//!     .map(|target: PortalTarget| format!("portal: {target}"));
-//! let fallback = page
-//!     .and(warp::ext::optional::<Refusal>())
-//!     .map(|refusal: Option<Refusal>| match refusal {
-//!         Some(refusal) => format!("fallback: {}", refusal.code()),
-//!         None => "fallback: no link".to_owned(),
-//!     });
-//! let service = ServiceBuilder::new()
-//!     .layer(PortalLinkLayer::new())
-//!     .service(warp::service(accepted.or(fallback)));
-//!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let req = http::Request::get("/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f")
-//!     .body(Full::<Bytes>::default())
-//!     .unwrap();
-//! let res = service.oneshot(req).await.unwrap();
-//! let body = res.into_body().collect().await.unwrap().to_bytes();
-//! assert_eq!(body, "fallback: host_not_allowed");
-//! # });
-//! ```
+//! serve that with `hyper-util` (`examples/warp`). Filters read the
+//! extensions with `warp::ext::get` and `warp::ext::optional`; `ext::get`
+//! rejects when the extension is absent, so pair it with a fallback route.
 //!
 //! ## Outside tower
 //!
-//! Frameworks with their own middleware (actix-web, rocket, poem) get the
-//! same verdict from [`target_from_query`], or from
-//! [`PortalLinkLayer::target_from_query`] for a configured policy, given the
-//! raw query string. Only the verdict: removing the link from what the
-//! framework logs and sending `Referrer-Policy: no-referrer` are then the
-//! application's to do. An actix-web handler, compiled here against
-//! stand-ins for actix-web's types:
+//! Frameworks with their own middleware get the same verdict from
+//! [`target_from_query`] (or [`PortalLinkLayer::target_from_query`] for a
+//! configured policy) and [`PortalQuery::parse`]. Only the verdict: removing
+//! the link from what the framework logs and sending
+//! `Referrer-Policy: no-referrer` are then the application's to do.
 //!
-//! ```rust
-//! # mod actix_web {
-//! #     pub struct HttpRequest(pub &'static str);
-//! #     impl HttpRequest {
-//! #         pub fn query_string(&self) -> &str { self.0 }
-//! #     }
-//! #     pub struct HttpResponse(pub String);
-//! #     pub struct HttpResponseBuilder;
-//! #     impl HttpResponse {
-//! #         #[allow(non_snake_case)]
-//! #         pub fn Ok() -> HttpResponseBuilder { HttpResponseBuilder }
-//! #     }
-//! #     impl HttpResponseBuilder {
-//! #         pub fn insert_header(&mut self, _: (&str, &str)) -> &mut Self { self }
-//! #         pub fn body(&mut self, body: String) -> HttpResponse { HttpResponse(body) }
-//! #     }
-//! # }
-//! use actix_web::{HttpRequest, HttpResponse};
-//! use tower_portal_link::target_from_query;
+//! # ProAbono's In-Site installation
 //!
-//! async fn subscriptions(req: HttpRequest) -> HttpResponse {
-//!     let src = match target_from_query(req.query_string()) {
-//!         Ok(Some(target)) => target.to_string(),
-//!         // Log `refusal.code()` if you like; never the link.
-//!         Ok(None) | Err(_) => "https://demo-eur.proabono.com/portal-anon".to_owned(),
-//!     };
-//!     HttpResponse::Ok()
-//!         .insert_header(("Referrer-Policy", "no-referrer"))
-//!         .body(src)
-//! }
-//! # let req = HttpRequest(
-//! #     "crylk=https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349",
-//! # );
-//! # let res = tokio::runtime::Builder::new_current_thread()
-//! #     .build()
-//! #     .unwrap()
-//! #     .block_on(subscriptions(req));
-//! # assert_eq!(res.0, "https://mon-app.via.proabono.com/subscribe-offer/0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349");
+//! portal.js renders the portal inside the page, opened by
+//! `ProAbonoPortal.open({...})`; e-mails carry `?pa_query=<encrypted query>`
+//! instead of `crylk`. The layer hands a valid one on as a [`PortalQuery`]
+//! (ProAbono's documented queries are URL-safe base64: letters, digits,
+//! `-` and `_`, at most [`PortalQuery::DEFAULT_MAX_LEN`] bytes; anything
+//! else is refused, so the value is inert in HTML, JavaScript and URLs).
+//! With the `in-site` feature, [`InSite`] renders the `open()` call escaped
+//! for a `<script>`, with the customer's HMAC-SHA256 hash computed from the
+//! portal secret; and [`PortalCspLayer`] (from [`PortalLinkLayer::csp`])
+//! merges the portal's `frame-src` and `script-src` into the page's
+//! `Content-Security-Policy`.
+//!
+//! # Options
+//!
+//! [`PortalLinkLayer::new`] accepts `https` links to `proabono.com` and its
+//! subdomains: the pages of every business on ProAbono. A business that
+//! wants its own pages only lists them:
+//!
 //! ```
+//! use tower_portal_link::PortalLinkLayer;
+//!
+//! let layer = PortalLinkLayer::new()
+//!     .allowed_origins(["https://mon-app.via.proabono.com", "https://mon-app.proabono.com"]);
+//! assert!(layer
+//!     .target_from_query("crylk=https%3a%2f%2fother-app.proabono.com%2fportal-anon")
+//!     .is_err());
+//! ```
+//!
+//! Origins are Content-Security-Policy source expressions
+//! ([`OriginPattern`]): each keeps its own scheme and port, so
+//! `.allow_origin("http://localhost:3000")` for a local sandbox allows
+//! `http` and port 3000 on `localhost` only, and
+//! [`frame_src`](PortalLinkLayer::frame_src) renders exactly the list.
 //!
 //! # The rules: the security model
 //!
@@ -334,88 +227,107 @@
 //! `cryl%6B=` is the same parameter as `crylk=`, and the value is decoded
 //! exactly once. A link is accepted only when every rule holds:
 //!
-//! 1. The parameter appears exactly once. Two or more are refused as
-//!    [ambiguous](Refusal::Ambiguous): an attacker must not pick which one a
-//!    downstream parser sees.
-//! 2. The decoded value is non-empty, valid UTF-8, no longer than the
-//!    maximum (2048 bytes by default), and contains no control character, no
-//!    whitespace and no backslash anywhere. WHATWG parsers strip or
-//!    reinterpret these; refusing them removes the parser differentials.
-//! 3. It starts with `https://` in any letter case (or `http://`, when
-//!    [allowed](PortalLinkLayer::allow_http)). Protocol-relative links,
-//!    `https:/`, `https:evil.com`, `javascript:`, `data:` are refused.
-//! 4. The authority (up to the first `/`, `?` or `#`) is plain ASCII:
-//!    letters, digits, `-`, `.` and an optional `:port`. No `@`, no `%`, no
-//!    brackets, nothing non-ASCII: look-alike and encoded hosts are refused,
-//!    not normalized.
-//! 5. The host has no empty label and no trailing dot, and, ignoring ASCII
-//!    case, equals an allowed domain or ends with `.` and an allowed domain
-//!    (so `evilproabono.com` and `proabono.com.evil.com` are refused), or
-//!    equals an allowed exact host.
-//! 6. The port is absent, the scheme's default, or
-//!    [allowed](PortalLinkLayer::allow_port).
-//! 7. The WHATWG parse ([`url`] crate) agrees: the same scheme, a domain
-//!    host equal to the one checked in rule 5, the same port, no username or
-//!    password. The link handed on is that parse's serialization, never the
-//!    raw input.
+//! 1. **Once.** The parameter appears once (and the request carries no
+//!    `pa_query` beside it). Two or more are refused as
+//!    [ambiguous](Refusal::Ambiguous): an attacker must not pick which one
+//!    a downstream parser sees.
+//! 2. **A valid URL string.** The decoded value is non-empty, valid UTF-8,
+//!    made of WHATWG URL code points and `%XX` escapes only, with at most
+//!    one `#`: no control character, whitespace, backslash, `"<>[]^`{|}`
+//!    or lone `%`. Parsers strip, reinterpret or encode these differently
+//!    (Chromium encodes `|` and `^` in a path, the `url` crate does not);
+//!    refusing them leaves one reading of the link. It is at most the
+//!    maximum length (512 bytes by default, [`max_length`](PortalLinkLayer::max_length)),
+//!    each non-ASCII character counted as its percent-encoded form.
+//! 3. **`https://` or `http://`**, in any letter case, and an allowed origin
+//!    has that scheme. Protocol-relative links, `https:/`, `https:evil.com`,
+//!    `javascript:`, `data:` are refused.
+//! 4. **A plain ASCII authority.** Up to the first `/`, `?` or `#`: letters,
+//!    digits, `-` and `.` in non-empty labels of at most 63 bytes, 253 in
+//!    all (DNS limits), and an optional `:port` of one to five digits. No
+//!    `@`, no `%`, nothing non-ASCII: look-alike and encoded hosts are
+//!    refused, not normalized.
+//! 5. **An allowed host.** Some allowed origin has this host, exactly or,
+//!    for a `*.` pattern, as a subdomain at a label boundary
+//!    (`evilproabono.com` and `proabono.com.evil.com` are refused). The
+//!    labels a wildcard matches are never punycode (`xn--`): list an
+//!    internationalized host exactly.
+//! 6. **An allowed port**: that origin's port (443 or 80 by default).
+//! 7. **The browser's parser agrees.** The WHATWG parse ([`url`] crate) has
+//!    the same scheme, host and port and no credentials, and its
+//!    serialization is within the maximum. What handlers get is that
+//!    serialization, never the raw input; browsers load it as it is.
 //!
-//! Each rule has its [`Refusal`] variant. Checking costs time linear in the
-//! length of the query and allocates nothing for a request without the
-//! parameter; for one with it, the link's length is checked before it is
-//! decoded, so what it can allocate is bounded by the maximum length, not by
-//! the query's.
+//! Each rule has its [`Refusal`] variant. An In-Site query is held to rules
+//! 1 and 2's decoding and to its own alphabet ([`PortalQuery`]).
 //!
 //! # Secrets
 //!
 //! These links open a customer's billing data until the business revokes
-//! them. By default the layer removes the link from the request's URI (and
-//! header) before the inner service sees it, so logs and traces downstream
-//! never record it ([`strip_from_uri`](PortalLinkLayer::strip_from_uri));
-//! it adds `Referrer-Policy: no-referrer` to the response of a request whose
-//! URL carried it, unless the application set a policy; and
-//! [`frame_src`](PortalLinkLayer::frame_src) renders the
-//! `Content-Security-Policy` directive that lets the page frame nothing
-//! else. [`PortalTarget`]'s `Debug` prints the scheme and host only,
-//! [`Refusal`] never carries any part of the link, and the `tracing` event
-//! for a refused link carries the reason alone.
+//! them. By default the layer removes both parameters from the request's
+//! URI (other parameters keep their order and encoding), from axum's
+//! `OriginalUri` with the `axum` feature, and the [header](PortalLinkLayer::header)
+//! from the request, before the inner service sees it
+//! ([`strip_link`](PortalLinkLayer::strip_link)); it adds
+//! `Referrer-Policy: no-referrer` to the response of a request whose URL
+//! carried either, unless the application set a policy; and
+//! [`frame_src`](PortalLinkLayer::frame_src) renders the `frame-src`
+//! directive that lets the page frame nothing else. [`PortalTarget`]'s
+//! `Debug` prints the scheme, host and port only, [`PortalQuery`]'s
+//! nothing of the token; a [`Refusal`] never carries any part of the link,
+//! and neither do the `tracing` event, the
+//! [observer](PortalLinkLayer::observe_refusals) and the
+//! [custom refusal response](PortalLinkLayer::refusal_response)'s
+//! arguments.
+//!
+//! # Cost
+//!
+//! Measured with callgrind against a bare service, a pass-through layer and
+//! the hand-written recipe (`benches/README.md`). A request without either
+//! parameter is one pass over its query and no allocation. A request with
+//! a link costs at most COST_LINK_WORST times the guide's valid link, whatever the
+//! link (the worst measured: COST_LINK_WHAT): the maximum length and the
+//! DNS limits bound what the URL parser does, and punycode, whose decoding
+//! is quadratic, is never parsed under a wildcard. What a query costs
+//! beyond that grows with its length: at most COST_PER_BYTE instructions a byte
+//! (a query made of `&c` pairs, each of which might start `crylk`), so the
+//! same bound holds for queries up to COST_QUERY_KIB KiB. Memory: nothing for a
+//! request without a link; for one with it, buffers bounded by the maximum
+//! length whatever the query's size, plus what the URL parser holds.
 //!
 //! # Cargo features
 //!
-//! - `axum`: [`PortalTarget`] implements axum's `FromRequestParts` (a `400`
-//!   rejection, [`PortalRejection`], when absent or refused) and
-//!   `OptionalFromRequestParts` (`None` when absent or refused), so axum 0.8
-//!   handlers take `PortalTarget` or `Option<PortalTarget>`.
-//! - `tracing`: one `WARN` event (target `tower_portal_link`) per refused
-//!   link, carrying the reason and never the link.
+//! - `axum`: [`PortalTarget`] and [`PortalQuery`] implement axum's
+//!   `FromRequestParts` (a `400` rejection, [`PortalRejection`], when absent
+//!   or refused) and `OptionalFromRequestParts` (`None`); and the link is
+//!   removed from axum's `OriginalUri` too.
+//! - `tracing`: one `DEBUG` event (target `tower_portal_link`) per refused
+//!   link, carrying the reason and never the link. `DEBUG`, as tower-http's
+//!   `TraceLayer` reports requests: refusals come from clients, and no
+//!   client must be able to fill a service's logs at its default level.
+//!   Count them with [`observe_refusals`](PortalLinkLayer::observe_refusals).
+//! - `in-site`: [`InSite`] and `InlineScript::sha256`, with RustCrypto's
+//!   `hmac` and `sha2`.
 //!
 //! # Bounds
 //!
 //! [`PortalLink<S>`] is a `Service<http::Request<B>>` for every request body
 //! `B` whenever the inner service answers an `http::Response<ResBody>`, for
 //! any `ResBody`. With [`BadRequest`] it also needs `ResBody: Default`, the
-//! body of the `400` it builds: axum's, tonic's and warp's bodies are, and
-//! so are `http-body-util`'s `Full` and `Empty`; tower-http's `TraceLayer`
-//! body is not. So in [`BadRequest`] mode the layer cannot wrap a
-//! `TraceLayer` directly: keep the default [`Forward`] when the layer sits
-//! outermost (where it belongs, see [tower-http stacks](#tower-http-stacks)),
-//! or use [`BadRequest`] inside `TraceLayer`, next to the handler. It is
-//! `Clone` when `S` is, and its future is `Send` when `S::Future` is.
+//! body of the `400` it builds (axum's, tonic's and warp's bodies are;
+//! tower-http's `TraceLayer` body is not); with
+//! [`refusal_response`](PortalLinkLayer::refusal_response) your closure
+//! builds the response, so it needs nothing. It is `Clone` when `S` is,
+//! and its future is `Send` when `S::Future` is.
 //!
-//! The extensions, [`PortalTarget`] and [`Refusal`], are
+//! The extensions, [`PortalTarget`], [`PortalQuery`] and [`Refusal`], are
 //! `Clone + Send + Sync + 'static`, as `http::Extensions::insert`, axum's
-//! `Extension` and `warp::ext` require of anything they hold; a type of your
-//! own that you derive from them and insert must be too.
-//!
-//! The layer hands the request body on untouched and adds no bound on it,
-//! but warp does: `warp::service` needs a request body that is
-//! `Send + Sync`. hyper's `Incoming` is, so serve a warp service with
-//! hyper, as in [warp 0.4](#warp-04). axum's and tonic's bodies are not, so
-//! a warp service cannot sit under an axum `Router` or a tonic `Server`, nor
-//! behind a layer that boxes the request body into one of those.
+//! `Extension` and `warp::ext` require.
 //!
 //! [tower]: https://docs.rs/tower
 //! [ProAbono]: https://www.proabono.com
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
