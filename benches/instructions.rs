@@ -1,12 +1,15 @@
 //! CPU instructions per request under callgrind (gungraun): the stable
-//! figures behind the README's targets. Wall-clock times come from
-//! `benches/layer.rs` (criterion).
+//! figures. Wall-clock times come from `benches/layer.rs` (criterion), over
+//! the same services and requests (`benches/common/mod.rs`).
 //!
-//! Each benchmark measures `poll_ready`, `call` and the poll of the future
-//! for one request, exactly as `benches/layer.rs` and
-//! `tests/alloc_counts.rs` do; building the service and the request, and
-//! dropping the response, happen outside the measurement. The layer's cost
-//! is a variant's count minus `bare`'s for the same request.
+//! Each benchmark measures `poll_ready`, `call` and one poll of the
+//! response future for one request; building the service and the request,
+//! and dropping the response, happen outside the measurement. A service's
+//! cost is its count minus `bare`'s for the same request.
+//!
+//! Groups: `typical` (every service, the requests a site sees), `scaling`
+//! (the cost's growth with the query), `worst` (inputs built to make the
+//! layer expensive; `floor` is left out, it does not read the query).
 //!
 //! ```text
 //! cargo bench --bench instructions
@@ -18,181 +21,149 @@ use std::hint::black_box;
 
 use gungraun::prelude::*;
 use http::{Request, Response};
+use tower::Service;
 
 mod common;
 
-use common::{Bare, Naive};
-use tower::Service;
-use tower_portal_link::PortalLink;
+use common::{uri, Variant};
 
-fn case(name: &str) -> String {
-    common::cases()
-        .into_iter()
-        .find(|case| case.name == name)
-        .expect("known case")
-        .uri
+/// One service and one request, ready for the measured call.
+struct Prepared<S> {
+    svc: S,
+    req: Option<Request<()>>,
+    res: Option<Response<()>>,
 }
 
-fn query(query: String) -> String {
-    format!("{}?{query}", common::PATH)
+/// The measured call, behind one virtual call that is the same for every
+/// service: the floor's type (a `MapResponse` over a function item) cannot
+/// be named in a benchmark's signature, so every service goes through this
+/// one interface, and the difference to `bare` is the service's own cost.
+trait Measure {
+    fn measure(&mut self);
 }
 
-/// `svc`, warmed up by the request for `uri`, and that request again.
+impl<S> Measure for Prepared<S>
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
+{
+    fn measure(&mut self) {
+        let req = self.req.take().expect("measured once");
+        self.res = Some(common::run(&mut self.svc, req));
+    }
+}
+
+/// `svc`, warmed up by four requests for `uri`, and that request again.
 ///
 /// Each benchmark runs once in a fresh process: without the warm-up, the
 /// allocator's first requests for each size (which a server answers from
 /// its caches) would be counted against whoever allocates.
-fn warm<S>(mut svc: S, uri: &str) -> (S, Request<()>)
+fn prepared<S>(mut svc: S, uri: &str) -> Box<dyn Measure>
 where
-    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible> + 'static,
 {
     for _ in 0..4 {
         drop(black_box(common::run(&mut svc, common::request(uri))));
     }
-    (svc, common::request(uri))
+    Box::new(Prepared {
+        svc,
+        req: Some(common::request(uri)),
+        res: None,
+    })
 }
 
-/// One request. Returns the service too, so that dropping it is not
+fn prepare(variant: Variant, uri: String) -> Box<dyn Measure> {
+    match variant {
+        Variant::Bare => prepared(common::bare(), &uri),
+        Variant::Floor => prepared(common::floor(), &uri),
+        Variant::Recipe => prepared(common::recipe(), &uri),
+        Variant::Layer => prepared(common::layer(), &uri),
+    }
+}
+
+/// One benchmark function: `variant` over the requests `cases` of `group`.
+/// Returns what it measured, so that dropping the response is not
 /// measured.
-#[inline(always)]
-fn measure<S>((mut svc, req): (S, Request<()>)) -> (S, Response<()>)
-where
-    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
-{
-    let response = common::run(&mut svc, black_box(req));
-    black_box((svc, response))
+macro_rules! benchmark {
+    ($group:ident, $name:ident, $variant:ident, [$($case:ident),* $(,)?]) => {
+        #[library_benchmark]
+        $(#[bench::$case(prepare(Variant::$variant, uri(stringify!($group), stringify!($case))))])*
+        fn $name(mut prepared: Box<dyn Measure>) -> Box<dyn Measure> {
+            prepared.measure();
+            prepared
+        }
+    };
 }
 
-// One benchmark function per service type, so that each measures exactly
-// its own `call`, with no dispatch between services.
-
-fn setup_bare(uri: String) -> (Bare, Request<()>) {
-    warm(common::bare(), &uri)
+/// One benchmark function per service (`name: Variant`), each over the
+/// same requests of `group`, and the group of them.
+macro_rules! group {
+    ($group:ident, $cases:tt, $($name:ident: $variant:ident),* $(,)?) => {
+        $(benchmark!($group, $name, $variant, $cases);)*
+        library_benchmark_group!(name = $group, benchmarks = [$($name),*]);
+    };
 }
 
-#[library_benchmark(setup = setup_bare)]
-#[bench::no_query(case("no_query"))]
-#[bench::typical(case("typical"))]
-#[bench::escaped(case("escaped"))]
-#[bench::valid_link(case("valid_link"))]
-#[bench::hostile_foreign(case("hostile_foreign"))]
-#[bench::hostile_lookalike(case("hostile_lookalike"))]
-#[bench::large_8k(case("large_8k"))]
-#[bench::repeated_1000(case("repeated_1000"))]
-fn bare(input: (Bare, Request<()>)) -> (Bare, Response<()>) {
-    measure(input)
-}
-
-#[library_benchmark(setup = setup_bare)]
-#[bench::length_1k(query(common::long_query(1024)))]
-#[bench::length_4k(query(common::long_query(4 * 1024)))]
-#[bench::length_16k(query(common::long_query(16 * 1024)))]
-#[bench::repeated_64(query(common::repeated_query(64)))]
-#[bench::repeated_256(query(common::repeated_query(256)))]
-#[bench::repeated_1024(query(common::repeated_query(1024)))]
-fn scaling_bare(input: (Bare, Request<()>)) -> (Bare, Response<()>) {
-    measure(input)
-}
-
-fn setup_naive(uri: String) -> (Naive<Bare>, Request<()>) {
-    warm(common::naive(), &uri)
-}
-
-#[library_benchmark(setup = setup_naive)]
-#[bench::no_query(case("no_query"))]
-#[bench::typical(case("typical"))]
-#[bench::escaped(case("escaped"))]
-#[bench::valid_link(case("valid_link"))]
-#[bench::hostile_foreign(case("hostile_foreign"))]
-#[bench::hostile_lookalike(case("hostile_lookalike"))]
-#[bench::large_8k(case("large_8k"))]
-#[bench::repeated_1000(case("repeated_1000"))]
-fn naive(input: (Naive<Bare>, Request<()>)) -> (Naive<Bare>, Response<()>) {
-    measure(input)
-}
-
-#[library_benchmark(setup = setup_naive)]
-#[bench::length_1k(query(common::long_query(1024)))]
-#[bench::length_4k(query(common::long_query(4 * 1024)))]
-#[bench::length_16k(query(common::long_query(16 * 1024)))]
-#[bench::repeated_64(query(common::repeated_query(64)))]
-#[bench::repeated_256(query(common::repeated_query(256)))]
-#[bench::repeated_1024(query(common::repeated_query(1024)))]
-fn scaling_naive(input: (Naive<Bare>, Request<()>)) -> (Naive<Bare>, Response<()>) {
-    measure(input)
-}
-
-fn setup_layer(uri: String) -> (PortalLink<Bare>, Request<()>) {
-    warm(common::layer(), &uri)
-}
-
-#[library_benchmark(setup = setup_layer)]
-#[bench::no_query(case("no_query"))]
-#[bench::typical(case("typical"))]
-#[bench::escaped(case("escaped"))]
-#[bench::valid_link(case("valid_link"))]
-#[bench::hostile_foreign(case("hostile_foreign"))]
-#[bench::hostile_lookalike(case("hostile_lookalike"))]
-#[bench::large_8k(case("large_8k"))]
-#[bench::repeated_1000(case("repeated_1000"))]
-fn layer(input: (PortalLink<Bare>, Request<()>)) -> (PortalLink<Bare>, Response<()>) {
-    measure(input)
-}
-
-#[library_benchmark(setup = setup_layer)]
-#[bench::length_1k(query(common::long_query(1024)))]
-#[bench::length_4k(query(common::long_query(4 * 1024)))]
-#[bench::length_16k(query(common::long_query(16 * 1024)))]
-#[bench::repeated_64(query(common::repeated_query(64)))]
-#[bench::repeated_256(query(common::repeated_query(256)))]
-#[bench::repeated_1024(query(common::repeated_query(1024)))]
-fn scaling_layer(input: (PortalLink<Bare>, Request<()>)) -> (PortalLink<Bare>, Response<()>) {
-    measure(input)
-}
-
-fn setup_layer_nostrip(uri: String) -> (PortalLink<Bare>, Request<()>) {
-    warm(common::layer_nostrip(), &uri)
-}
-
-#[library_benchmark(setup = setup_layer_nostrip)]
-#[bench::no_query(case("no_query"))]
-#[bench::typical(case("typical"))]
-#[bench::escaped(case("escaped"))]
-#[bench::valid_link(case("valid_link"))]
-#[bench::hostile_foreign(case("hostile_foreign"))]
-#[bench::hostile_lookalike(case("hostile_lookalike"))]
-#[bench::large_8k(case("large_8k"))]
-#[bench::repeated_1000(case("repeated_1000"))]
-fn layer_nostrip(input: (PortalLink<Bare>, Request<()>)) -> (PortalLink<Bare>, Response<()>) {
-    measure(input)
-}
-
-#[library_benchmark(setup = setup_layer_nostrip)]
-#[bench::length_1k(query(common::long_query(1024)))]
-#[bench::length_4k(query(common::long_query(4 * 1024)))]
-#[bench::length_16k(query(common::long_query(16 * 1024)))]
-#[bench::repeated_64(query(common::repeated_query(64)))]
-#[bench::repeated_256(query(common::repeated_query(256)))]
-#[bench::repeated_1024(query(common::repeated_query(1024)))]
-fn scaling_layer_nostrip(
-    input: (PortalLink<Bare>, Request<()>),
-) -> (PortalLink<Bare>, Response<()>) {
-    measure(input)
-}
-
-library_benchmark_group!(
-    name = compare,
-    benchmarks = [bare, naive, layer, layer_nostrip]
+group!(
+    typical,
+    [
+        no_query,
+        typical,
+        escaped,
+        valid_link,
+        pa_query,
+        hostile_foreign,
+        hostile_lookalike,
+    ],
+    typical_bare: Bare,
+    typical_floor: Floor,
+    typical_recipe: Recipe,
+    typical_layer: Layer,
 );
 
-library_benchmark_group!(
-    name = scaling,
-    benchmarks = [
-        scaling_bare,
-        scaling_naive,
-        scaling_layer,
-        scaling_layer_nostrip
-    ]
+group!(
+    scaling,
+    [
+        length_1k,
+        length_4k,
+        length_16k,
+        repeated_64,
+        repeated_256,
+        repeated_1024,
+    ],
+    scaling_bare: Bare,
+    scaling_floor: Floor,
+    scaling_recipe: Recipe,
+    scaling_layer: Layer,
 );
 
-main!(library_benchmark_groups = compare, scaling);
+group!(
+    worst,
+    [
+        punycode_2000,
+        punycode_63,
+        punycode_3x63,
+        labels_30x63,
+        upper_253,
+        upper_xn_253,
+        upper_short_labels,
+        lower_253,
+        idn_1000,
+        max_ascii_path,
+        max_utf8_path,
+        over_utf8_path,
+        max_escapes_path,
+        max_dot_segments,
+        oversized_link,
+        query_60k,
+        c_pairs_8k,
+        escaped_names_8k,
+        c_pairs_60k,
+        ampersands_60k,
+        escaped_names_60k,
+    ],
+    worst_bare: Bare,
+    worst_recipe: Recipe,
+    worst_layer: Layer,
+);
+
+main!(library_benchmark_groups = typical, scaling, worst);

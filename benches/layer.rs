@@ -1,7 +1,7 @@
-//! Wall-clock time per request (criterion): the inner service alone, the
-//! hand-written recipe, and the layer, side by side in one run, for each
-//! request of `common::cases()`; then the layer's scaling with the query
-//! length and with the number of repeated `crylk=` pairs.
+//! Wall-clock time per request (criterion), over the services and requests
+//! of `benches/instructions.rs` (`benches/common/mod.rs`), side by side in
+//! one run: `typical` and `scaling` for every service, `worst` for the
+//! services that read the query.
 //!
 //! ```text
 //! cargo bench --bench layer
@@ -17,76 +17,63 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-
-mod common;
-
 use http::{Request, Response};
 use tower::Service;
 
+mod common;
+
+use common::{Case, Variant};
+
 /// Times one request of `uri` through `svc`, under `group/variant/case`:
 /// each service is called through its own type.
-fn bench_one<S>(c: &mut Criterion, group: &str, variant: &str, case: &str, uri: &str, mut svc: S)
+fn bench_one<S>(c: &mut Criterion, group: &str, variant: Variant, case: &Case, mut svc: S)
 where
     S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
 {
     c.benchmark_group(group)
-        .bench_function(BenchmarkId::new(variant, case), |b| {
+        .bench_function(BenchmarkId::new(variant.name(), case.name), |b| {
             b.iter_batched(
-                || common::request(uri),
+                || common::request(&case.uri),
                 |req| common::run(&mut svc, black_box(req)),
                 BatchSize::SmallInput,
             );
         });
 }
 
-fn bench(c: &mut Criterion, group: &str, cases: &[(String, String)]) {
-    for (case, uri) in cases {
-        bench_one(c, group, "bare", case, uri, common::bare());
-        bench_one(c, group, "naive", case, uri, common::naive());
-        bench_one(c, group, "layer", case, uri, common::layer());
-        bench_one(
-            c,
-            group,
-            "layer_nostrip",
-            case,
-            uri,
-            common::layer_nostrip(),
-        );
+fn bench(c: &mut Criterion, group: &str, cases: &[Case], variants: &[Variant]) {
+    for case in cases {
+        for &variant in variants {
+            match variant {
+                Variant::Bare => bench_one(c, group, variant, case, common::bare()),
+                Variant::Floor => bench_one(c, group, variant, case, common::floor()),
+                Variant::Recipe => bench_one(c, group, variant, case, common::recipe()),
+                Variant::Layer => bench_one(c, group, variant, case, common::layer()),
+            }
+        }
     }
 }
 
-fn compare(c: &mut Criterion) {
-    let cases: Vec<_> = common::cases()
-        .into_iter()
-        .map(|case| (case.name.to_owned(), case.uri))
-        .collect();
-    bench(c, "compare", &cases);
+fn typical(c: &mut Criterion) {
+    bench(c, "typical", &common::typical(), &Variant::ALL);
 }
 
 fn scaling(c: &mut Criterion) {
-    let uri = |query: String| format!("{}?{query}", common::PATH);
-    let cases = vec![
-        ("length_1k".to_owned(), uri(common::long_query(1024))),
-        ("length_4k".to_owned(), uri(common::long_query(4 * 1024))),
-        ("length_16k".to_owned(), uri(common::long_query(16 * 1024))),
-        ("repeated_64".to_owned(), uri(common::repeated_query(64))),
-        ("repeated_256".to_owned(), uri(common::repeated_query(256))),
-        (
-            "repeated_1024".to_owned(),
-            uri(common::repeated_query(1024)),
-        ),
-    ];
-    bench(c, "scaling", &cases);
+    bench(c, "scaling", &common::scaling(), &Variant::ALL);
+}
+
+fn worst(c: &mut Criterion) {
+    let variants = [Variant::Bare, Variant::Recipe, Variant::Layer];
+    bench(c, "worst", &common::worst(), &variants);
 }
 
 criterion_group! {
     name = benches;
-    // About two seconds a benchmark, so that the whole run stays under
-    // three minutes.
+    // About two seconds a benchmark, so that the whole run stays within
+    // a few minutes.
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(1500))
         .sample_size(30);
-    targets = compare, scaling
+    targets = typical, scaling, worst
 }
 criterion_main!(benches);

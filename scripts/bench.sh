@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Every figure of the README's "Performance" section, measured again:
+# The benchmarks' figures, measured again and summed up in Markdown:
 #
 #   scripts/bench.sh                  # all three steps
 #   scripts/bench.sh alloc instructions
 #
-# Steps: `alloc` (allocations per request, tests/alloc_counts.rs),
+# Steps: `alloc` (the allocation bounds, tests/alloc_counts.rs),
 # `instructions` (CPU instructions under callgrind, benches/instructions.rs),
-# `criterion` (wall-clock times, benches/layer.rs). Raw outputs go to
-# <target dir>/perf/, and a summary in Markdown to <target dir>/perf/summary.md.
+# `criterion` (wall-clock times, benches/layer.rs). Both benchmarks run the
+# same services over the same requests (benches/common/mod.rs). Raw outputs
+# go to <target dir>/perf/, and the summary to <target dir>/perf/summary.md:
+# per group, each service's instructions over `bare` for the same request,
+# the worst cases as a multiple of the guide's valid link, criterion's mean
+# times, and how long each step took.
 #
 # Needs valgrind and `cargo install gungraun-runner --version 0.20.0` for
 # `instructions`, python3 for the summary. Wall-clock figures are only worth
@@ -25,11 +29,13 @@ mkdir -p "$out"
 
 for step in "${steps[@]}"; do
     printf '\n=== %s\n' "$step"
+    start=$SECONDS
     case $step in
     alloc)
-        cargo test --release --test alloc_counts -- --nocapture | tee "$out/alloc.txt"
+        cargo test --release --test alloc_counts 2>&1 | tee "$out/alloc.txt"
         ;;
     instructions)
+        # One JSON summary a line, read below.
         cargo bench --bench instructions -- --output-format=json >"$out/instructions.json"
         ;;
     criterion)
@@ -37,80 +43,114 @@ for step in "${steps[@]}"; do
         cargo bench --bench layer
         ;;
     *)
-        echo "bench.sh: unknown step $step" >&2
+        echo "bench.sh: unknown step $step (alloc, instructions or criterion)" >&2
         exit 2
         ;;
     esac
+    printf '%s %d\n' "$step" $((SECONDS - start)) >>"$out/durations.txt"
 done
 
 python3 - "$out" "$target_dir/criterion" <<'PY' | tee "$out/summary.md"
 import json, os, re, sys
 
 out, criterion = sys.argv[1], sys.argv[2]
-variants = ["bare", "naive", "layer", "layer_nostrip"]
+services = ["bare", "floor", "recipe", "layer"]
+GUIDE = ("typical", "valid_link")
 
 def read(name):
     path = os.path.join(out, name)
-    return open(path).read() if os.path.exists(path) else None
+    return open(path).read() if os.path.exists(path) else ""
 
-# Instructions (callgrind): {(group, case): {variant: Ir}}
-ir = {}
-text = read("instructions.json")
-for line in (text or "").splitlines():
-    if line.startswith("{"):
-        d = json.loads(line)
-        n = d["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
-        ir.setdefault((d["group"], d["id"]), {})[d["function_name"].removeprefix("scaling_")] = n
+# Instructions (callgrind `Ir`): {(group, case): {service: Ir}}, and each
+# group's cases in the order they ran.
+ir, order = {}, {}
+for line in read("instructions.json").splitlines():
+    if not line.startswith("{"):
+        continue
+    d = json.loads(line)
+    n = d["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
+    group, case = d["group"], d["id"]
+    service = d["function_name"].removeprefix(group + "_")
+    ir.setdefault((group, case), {})[service] = n
+    order.setdefault(group, [])
+    if case not in order[group]:
+        order[group].append(case)
 
-# Allocations: {case: [bare, naive, layer, layer_nostrip]}
-allocs = {}
-for m in re.finditer(r'\("(\w+)", \[(\d+), (\d+), (\d+), (\d+)\]\)', read("alloc.txt") or ""):
-    allocs[m.group(1)] = [int(x) for x in m.groups()[1:]]
-
-# Criterion: mean time in nanoseconds.
-def ns(group, variant, case):
-    path = os.path.join(criterion, group, variant, case, "new", "estimates.json")
+# Criterion: mean time in nanoseconds, and the cases it ran.
+def ns(group, service, case):
+    path = os.path.join(criterion, group, service, case, "new", "estimates.json")
     if not os.path.exists(path):
         return None
     return json.load(open(path))["mean"]["point_estimate"]
 
-def fmt_ns(t):
+for group in ("typical", "scaling", "worst"):
+    path = os.path.join(criterion, group, "bare")
+    if os.path.isdir(path) and group not in order:
+        order[group] = sorted(os.listdir(path))
+
+def over(group, case, service):
+    c = ir.get((group, case), {})
+    return c[service] - c["bare"] if service in c and "bare" in c else None
+
+def num(n):
+    return "–" if n is None else f"{n:,}"
+
+def time(t):
     if t is None:
         return "–"
     return f"{t / 1000:.2f} µs" if t >= 1000 else f"{t:.0f} ns"
 
-def over(v, case, group="compare"):
-    c = ir.get((group, case), {})
-    return c[v] - c["bare"] if v in c and "bare" in c else None
+def times(group, case, names):
+    return " / ".join(time(ns(group, s, case)) for s in names)
 
-cases = [c for (g, c) in ir if g == "compare"] or list(allocs)
-if ir or allocs:
-    print("| request | bare | naive (+) | layer (+) | layer / naive | no strip (+) | no strip / naive | allocations naive / layer / no strip (+) | time bare / naive / layer / no strip |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for case in cases:
-        c = ir.get(("compare", case), {})
-        o = {v: over(v, case) for v in variants}
-        ratio = lambda v: f"{o[v] / o['naive']:.3f}" if o[v] is not None and o["naive"] else "–"
-        a = allocs.get(case)
-        alloc = " / ".join(str(x - a[0]) for x in a[1:]) if a else "–"
-        times = " / ".join(fmt_ns(ns("compare", v, case)) for v in variants)
-        print(f"| {case} | {c.get('bare', '–')} | {o['naive']} | {o['layer']} | {ratio('layer')} | "
-              f"{o['layer_nostrip']} | {ratio('layer_nostrip')} | {alloc} | {times} |")
-    print("\nInstructions: callgrind `Ir` per request; (+) is the count minus `bare`'s for the same request.")
+guide = over(*GUIDE, "layer")
 
-scaling = [c for (g, c) in ir if g == "scaling"]
-if scaling:
-    print("\n| scaling | naive (+) | layer (+) | × previous | no strip (+) | × previous | time layer |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    prev = {}
-    for case in scaling:
-        kind = case.rsplit("_", 1)[0]
-        row = [case, str(over("naive", case, "scaling"))]
-        for v in ("layer", "layer_nostrip"):
-            o = over(v, case, "scaling")
-            p = prev.get((kind, v))
-            row += [str(o), f"{o / p:.2f}" if p else "–"]
-            prev[(kind, v)] = o
-        row.append(fmt_ns(ns("scaling", "layer", case)))
+if "typical" in order:
+    print("## typical: instructions over `bare`\n")
+    print("| request | bare | floor | recipe | layer | time: bare / floor / recipe / layer |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for case in order["typical"]:
+        bare = ir.get(("typical", case), {}).get("bare")
+        row = [case, num(bare)] + [num(over("typical", case, s)) for s in services[1:]]
+        row.append(times("typical", case, services))
         print("| " + " | ".join(row) + " |")
+
+if "scaling" in order:
+    print("\n## scaling: instructions over `bare`\n")
+    print("| request | floor | recipe | layer | layer × previous | time: bare / recipe / layer |")
+    print("|---|---:|---:|---:|---:|---:|")
+    previous = {}
+    for case in order["scaling"]:
+        kind = case.rsplit("_", 1)[0]
+        layer = over("scaling", case, "layer")
+        p = previous.get(kind)
+        growth = f"{layer / p:.2f}" if layer is not None and p else ""
+        previous[kind] = layer
+        row = [case] + [num(over("scaling", case, s)) for s in services[1:]]
+        row += [growth, times("scaling", case, ["bare", "recipe", "layer"])]
+        print("| " + " | ".join(row) + " |")
+
+if "worst" in order:
+    print("\n## worst: instructions over `bare`\n")
+    print(f"The guide's valid link costs the layer {num(guide)} instructions over `bare`.\n")
+    print("| request | recipe | layer | layer ÷ guide link | time: bare / recipe / layer |")
+    print("|---|---:|---:|---:|---:|")
+    for case in order["worst"]:
+        layer = over("worst", case, "layer")
+        ratio = f"{layer / guide:.2f}" if layer is not None and guide else "–"
+        row = [case, num(over("worst", case, "recipe")), num(layer), ratio]
+        row.append(times("worst", case, ["bare", "recipe", "layer"]))
+        print("| " + " | ".join(row) + " |")
+
+alloc = re.findall(r"^test result: .*$", read("alloc.txt"), re.M)
+if alloc:
+    print(f"\nAllocation bounds (tests/alloc_counts.rs): {alloc[-1].removeprefix('test result: ')}")
+
+durations = read("durations.txt").split()
+if durations:
+    steps = dict(zip(durations[::2], durations[1::2]))
+    print("\nLast run of each step: " + ", ".join(f"{s} {t} s" for s, t in steps.items()))
+
+print("\nInstructions: callgrind `Ir` for `poll_ready`, `call` and one poll of the response "
+      "future, minus `bare`'s for the same request; times: criterion's mean.")
 PY

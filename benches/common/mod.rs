@@ -1,9 +1,10 @@
 //! What the benchmarks and the allocation test share: the requests, the
-//! inner service, and the hand-written recipe the layer is compared with.
+//! inner service, the services compared over it, and the one call path they
+//! are all measured through.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::convert::Infallible;
+use std::convert::{identity, Infallible};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
@@ -11,8 +12,10 @@ use std::task::{Context, Poll, Waker};
 use axum::extract::Query;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response};
+use tower::util::MapResponseLayer;
 use tower::{Layer, Service};
 use tower_portal_link::{PortalLink, PortalLinkLayer};
+use url::form_urlencoded;
 use url::Url;
 
 /// The `crylk` value of ProAbono's guide, as it stands in the query.
@@ -28,6 +31,9 @@ pub const TYPICAL: &str =
 pub const ESCAPED: &str =
     "q=%C3%A9t%C3%A9+2026&name=Fran%C3%A7ois+Dupont&%63ountry=FR&redirect=%2Fhome%3Ftab%3D1&lang=fr";
 
+/// A valid `pa_query` token (ProAbono's other portal parameter).
+pub const PA_QUERY: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
+
 /// The guide's link moved to a foreign host.
 pub const HOSTILE_FOREIGN: &str =
     "https%3a%2f%2fevil.example%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
@@ -37,51 +43,226 @@ pub const HOSTILE_LOOKALIKE: &str =
     "https%3a%2f%2fevilproabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
 
 /// One repeated pair: a short valid link, so that 1,024 of them still fit
-/// in a URI (the `http` crate refuses URIs of 64 KiB and more).
+/// in a URI.
 pub const REPEATED_PAIR: &str = "crylk=https%3a%2f%2fa.proabono.com%2fx";
 
 pub const PATH: &str = "/Subscriptions";
 
-/// One request of the comparison: `name` as the benchmarks print it.
+/// The layer's default maximum length of a decoded link, in bytes.
+pub const MAX_LINK: usize = 512;
+
+/// The length of the largest queries: the `http` crate refuses URIs of
+/// 64 KiB and more, and this leaves room for the path.
+pub const LARGE_QUERY: usize = 60_000;
+
+/// A DNS label's maximum length, in bytes.
+const MAX_LABEL: usize = 63;
+
+/// A DNS name's maximum length, in bytes.
+const MAX_HOST: usize = 253;
+
+/// One request of a benchmark group: `name` as the benchmarks print it.
 pub struct Case {
     pub name: &'static str,
     pub uri: String,
 }
 
-/// The requests of the side-by-side comparison, in the README's order.
-pub fn cases() -> Vec<Case> {
-    let case = |name, query: &str| Case {
-        name,
-        uri: if query.is_empty() {
-            PATH.to_owned()
-        } else {
-            format!("{PATH}?{query}")
-        },
+fn case(name: &'static str, query: &str) -> Case {
+    let uri = if query.is_empty() {
+        PATH.to_owned()
+    } else {
+        format!("{PATH}?{query}")
     };
+    assert!(uri.len() < 0x10000, "{name}: the `http` crate refuses it");
+    Case { name, uri }
+}
+
+/// The requests every service sees: the typical path, and links as
+/// ProAbono's e-mails and attackers send them.
+pub fn typical() -> Vec<Case> {
     vec![
         case("no_query", ""),
         case("typical", TYPICAL),
         case("escaped", ESCAPED),
         // ProAbono's guide, as its e-mails send it.
         case("valid_link", &format!("crylk={GUIDE_CRYLK}")),
+        case("pa_query", &format!("pa_query={PA_QUERY}")),
         // A foreign host: the recipe refuses it too.
         case("hostile_foreign", &format!("crylk={HOSTILE_FOREIGN}")),
         // The README's look-alike: the recipe accepts it, the layer does not.
         case("hostile_lookalike", &format!("crylk={HOSTILE_LOOKALIKE}")),
-        case("large_8k", &long_query(8 * 1024)),
-        case("repeated_1000", &repeated_query(1000)),
     ]
+}
+
+/// The cost's growth with the query's length, and with the number of
+/// repeated `crylk=` pairs.
+pub fn scaling() -> Vec<Case> {
+    vec![
+        case("length_1k", &long_query(1024)),
+        case("length_4k", &long_query(4 * 1024)),
+        case("length_16k", &long_query(16 * 1024)),
+        case("repeated_64", &repeated_query(64)),
+        case("repeated_256", &repeated_query(256)),
+        case("repeated_1024", &repeated_query(1024)),
+    ]
+}
+
+/// Requests built to make the layer expensive: hosts that load the URL
+/// parser's IDNA processing, links at the maximum length, and queries at
+/// the largest size a URI allows.
+pub fn worst() -> Vec<Case> {
+    let xn_label = format!("xn--{}", "b".repeat(MAX_LABEL - 4));
+    let label = "a".repeat(MAX_LABEL);
+    let host = "a.proabono.com";
+    // The bytes a path can take in a link of the maximum length.
+    let room = MAX_LINK - format!("https://{host}/").len();
+    vec![
+        // The punycode decoder is quadratic in a label's length.
+        case(
+            "punycode_2000",
+            &link_query(&format!("https://xn--{}.proabono.com/", "b".repeat(2000))),
+        ),
+        case(
+            "punycode_63",
+            &link_query(&format!("https://{xn_label}.proabono.com/")),
+        ),
+        case(
+            "punycode_3x63",
+            &link_query(&format!(
+                "https://{xn_label}.{xn_label}.{xn_label}.proabono.com/"
+            )),
+        ),
+        case(
+            "labels_30x63",
+            &link_query(&format!(
+                "https://{}proabono.com/",
+                format!("{label}.").repeat(30)
+            )),
+        ),
+        case(
+            "upper_253",
+            &link_query(&format!("https://{}/", long_host("", 'A', ".PROABONO.COM"))),
+        ),
+        case(
+            "upper_xn_253",
+            &link_query(&format!(
+                "https://{}/",
+                long_host("XN--", 'B', ".PROABONO.COM")
+            )),
+        ),
+        // 120 one-letter upper-case labels: a 252-byte host.
+        case(
+            "upper_short_labels",
+            &link_query(&format!("https://{}PROABONO.COM/", "A.".repeat(120))),
+        ),
+        case(
+            "lower_253",
+            &link_query(&format!("https://{}/", long_host("", 'a', ".proabono.com"))),
+        ),
+        case(
+            "idn_1000",
+            &link_query(&format!("https://{}.proabono.com/", "é".repeat(1000))),
+        ),
+        // Links of the maximum length (or just under it), decoded.
+        case(
+            "max_ascii_path",
+            &link_query(&format!("https://{host}/{}", "a".repeat(room))),
+        ),
+        // Each `é` counts six bytes (`%C3%A9`): the longest that fits,
+        // and one that only fits if counted as two.
+        case(
+            "max_utf8_path",
+            &link_query(&format!("https://{host}/{}", "é".repeat(room / 6))),
+        ),
+        case(
+            "over_utf8_path",
+            &link_query(&format!("https://{host}/{}", "é".repeat(room / 2))),
+        ),
+        case(
+            "max_escapes_path",
+            &link_query(&format!("https://{host}/{}", "%41".repeat(room / 3))),
+        ),
+        case(
+            "max_dot_segments",
+            &link_query(&format!("https://{host}/{}", "./".repeat(room / 2))),
+        ),
+        // A link far over the maximum: refused before it is decoded.
+        case("oversized_link", &oversized_link_query()),
+        case("query_60k", &long_query(LARGE_QUERY)),
+        // The largest request line most servers and proxies take.
+        case("c_pairs_8k", &filled("&c", 8 * 1024)),
+        case("escaped_names_8k", &filled("&%63ryl%6b%78=1", 8 * 1024)),
+        // Every pair starts like `crylk`.
+        case("c_pairs_60k", &filled("&c", LARGE_QUERY)),
+        case("ampersands_60k", &filled("&", LARGE_QUERY)),
+        // Every name is escaped and only its last byte tells it from `crylk`.
+        case("escaped_names_60k", &filled("&%63ryl%6b%78=1", LARGE_QUERY)),
+    ]
+}
+
+/// The request named `name` in `group` (`typical`, `scaling` or `worst`).
+pub fn uri(group: &str, name: &str) -> String {
+    let cases = match group {
+        "typical" => typical(),
+        "scaling" => scaling(),
+        "worst" => worst(),
+        _ => panic!("no group {group}"),
+    };
+    cases
+        .into_iter()
+        .find(|case| case.name == name)
+        .unwrap_or_else(|| panic!("no case {group}/{name}"))
+        .uri
+}
+
+/// `link` as the value of `crylk`, percent-encoded once, as a client's
+/// form encoder (and ProAbono's e-mails) send it.
+pub fn link_query(link: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(link.as_bytes()).collect();
+    format!("crylk={encoded}")
+}
+
+/// A `crylk` query of exactly [`LARGE_QUERY`] bytes: one link of about
+/// thirty times the maximum length.
+fn oversized_link_query() -> String {
+    let head = "https://a.proabono.com/";
+    let padding = LARGE_QUERY - link_query(head).len();
+    let query = link_query(&format!("{head}{}", "a".repeat(padding)));
+    assert_eq!(query.len(), LARGE_QUERY);
+    query
+}
+
+/// A host of exactly [`MAX_HOST`] bytes ending with `suffix`: labels of
+/// [`MAX_LABEL`] bytes (the last one shorter), each `prefix` then `fill`.
+fn long_host(prefix: &str, fill: char, suffix: &str) -> String {
+    let mut host = String::with_capacity(MAX_HOST);
+    let mut left = MAX_HOST - suffix.len();
+    while left > 0 {
+        let label = left.min(MAX_LABEL);
+        host.push_str(prefix);
+        host.extend(std::iter::repeat_n(fill, label - prefix.len()));
+        left -= label;
+        if left > 0 {
+            host.push('.');
+            left -= 1;
+        }
+    }
+    host.push_str(suffix);
+    assert_eq!(host.len(), MAX_HOST);
+    assert!(host
+        .split('.')
+        .all(|label| (1..=MAX_LABEL).contains(&label.len())));
+    host
 }
 
 /// Exactly `bytes` of typical parameters, no link.
 pub fn long_query(bytes: usize) -> String {
-    let mut query = String::with_capacity(bytes + TYPICAL.len() + 1);
-    while query.len() < bytes {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(TYPICAL);
-    }
+    filled(&format!("{TYPICAL}&"), bytes)
+}
+
+/// `unit` repeated, cut to exactly `bytes`.
+pub fn filled(unit: &str, bytes: usize) -> String {
+    let mut query = unit.repeat(bytes.div_ceil(unit.len()));
     query.truncate(bytes);
     query
 }
@@ -123,28 +304,28 @@ impl Service<Request<()>> for Bare {
 
 /// What the recipe hands its handlers.
 #[derive(Clone, Debug)]
-pub struct NaiveTarget(pub Url);
+pub struct RecipeTarget(pub Url);
 
-/// What users write by hand today: axum's `Query<HashMap<String, String>>`
-/// parse of the whole query, `Url::parse`, ProAbono's "ends with
-/// proabono.com" advice, and the extension.
+/// What users write by hand without this crate: axum's
+/// `Query<HashMap<String, String>>` parse of the whole query, `Url::parse`,
+/// ProAbono's "ends with proabono.com" advice, and the extension.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct NaiveLayer;
+pub struct RecipeLayer;
 
-impl<S> Layer<S> for NaiveLayer {
-    type Service = Naive<S>;
+impl<S> Layer<S> for RecipeLayer {
+    type Service = Recipe<S>;
 
-    fn layer(&self, inner: S) -> Naive<S> {
-        Naive { inner }
+    fn layer(&self, inner: S) -> Recipe<S> {
+        Recipe { inner }
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct Naive<S> {
+pub struct Recipe<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request<B>> for Naive<S>
+impl<S, B> Service<Request<B>> for Recipe<S>
 where
     S: Service<Request<B>>,
 {
@@ -161,7 +342,7 @@ where
             if let Some(link) = params.get("crylk") {
                 if let Ok(url) = Url::parse(link) {
                     if url.host_str().is_some_and(|h| h.ends_with("proabono.com")) {
-                        req.extensions_mut().insert(NaiveTarget(url));
+                        req.extensions_mut().insert(RecipeTarget(url));
                     }
                 }
             }
@@ -175,9 +356,15 @@ pub fn bare() -> Bare {
     Bare
 }
 
+/// The cheapest layer there is: a pass-through `MapResponse` over [`Bare`].
+pub fn floor(
+) -> impl Service<Request<()>, Response = Response<()>, Error = Infallible, Future: Send> + Clone {
+    MapResponseLayer::new(identity).layer(Bare)
+}
+
 /// The hand-written recipe over [`Bare`].
-pub fn naive() -> Naive<Bare> {
-    NaiveLayer.layer(Bare)
+pub fn recipe() -> Recipe<Bare> {
+    RecipeLayer.layer(Bare)
 }
 
 /// `PortalLinkLayer::new()` over [`Bare`].
@@ -185,68 +372,29 @@ pub fn layer() -> PortalLink<Bare> {
     PortalLinkLayer::new().layer(Bare)
 }
 
-/// `PortalLinkLayer::new().strip_link(false)` over [`Bare`].
-pub fn layer_nostrip() -> PortalLink<Bare> {
-    PortalLinkLayer::new().strip_link(false).layer(Bare)
-}
-
 /// The services compared, each over [`Bare`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     Bare,
-    Naive,
-    /// `PortalLinkLayer::new()`: the default, which strips the link from the URI.
+    Floor,
+    Recipe,
     Layer,
-    /// `PortalLinkLayer::new().strip_link(false)`.
-    LayerNoStrip,
 }
 
 impl Variant {
     pub const ALL: [Variant; 4] = [
         Variant::Bare,
-        Variant::Naive,
+        Variant::Floor,
+        Variant::Recipe,
         Variant::Layer,
-        Variant::LayerNoStrip,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Variant::Bare => "bare",
-            Variant::Naive => "naive",
+            Variant::Floor => "floor",
+            Variant::Recipe => "recipe",
             Variant::Layer => "layer",
-            Variant::LayerNoStrip => "layer_nostrip",
-        }
-    }
-
-    pub fn service(self) -> AnyService {
-        match self {
-            Variant::Bare => AnyService::Bare(bare()),
-            Variant::Naive => AnyService::Naive(naive()),
-            Variant::Layer => AnyService::Layer(layer()),
-            Variant::LayerNoStrip => AnyService::Layer(layer_nostrip()),
-        }
-    }
-}
-
-/// One of the compared services, for code that picks one at run time (the
-/// allocation counts); the benchmarks call each service's own type, so that
-/// no dispatch code is measured.
-#[derive(Clone, Debug)]
-pub enum AnyService {
-    Bare(Bare),
-    Naive(Naive<Bare>),
-    Layer(PortalLink<Bare>),
-}
-
-impl AnyService {
-    /// Calls the service and polls its future to completion, as a server
-    /// would for one request.
-    #[inline(always)]
-    pub fn run(&mut self, req: Request<()>) -> Response<()> {
-        match self {
-            AnyService::Bare(s) => run(s, req),
-            AnyService::Naive(s) => run(s, req),
-            AnyService::Layer(s) => run(s, req),
         }
     }
 }
