@@ -389,8 +389,14 @@ fn expected(query: &str) -> Shown {
 }
 
 /// Loads `/Subscriptions?{query}` and checks that the page shows
-/// `expected`, and that nothing else ran in it.
-async fn check_query(client: &Client, addr: SocketAddr, query: &str, expected: &Shown) -> Findings {
+/// `expected`, and that nothing else ran in it. Returns the findings and
+/// what [`READ_PAGE`] read.
+async fn check_query(
+    client: &Client,
+    addr: SocketAddr,
+    query: &str,
+    expected: &Shown,
+) -> (Findings, Value) {
     client
         .goto(&format!("http://{addr}/Subscriptions?{query}"))
         .await
@@ -458,7 +464,7 @@ async fn check_query(client: &Client, addr: SocketAddr, query: &str, expected: &
             }
         }
     }
-    findings
+    (findings, page)
 }
 
 /// Loads the page for `case` and checks that it shows the crate's verdict:
@@ -466,11 +472,10 @@ async fn check_query(client: &Client, addr: SocketAddr, query: &str, expected: &
 /// portal.js opens the accepted query.
 async fn check_page(client: &Client, addr: SocketAddr, case: &Case) -> Findings {
     let expected = expected(&case.query);
-    let mut findings = check_query(client, addr, &case.query, &expected).await;
+    let (mut findings, page) = check_query(client, addr, &case.query, &expected).await;
     // The page runs `PortalLinkLayer::new()`: an accepted link must be one
     // Chromium reads as the same allowed host.
     if let Ok(Some(target)) = target_from_query(&case.query) {
-        let page = client.execute(READ_PAGE, vec![]).await.expect("the page");
         let host = page["host"].as_str().unwrap_or_default();
         if !host_allowed(host) || host != target.host() {
             findings.push(format!(
@@ -705,7 +710,7 @@ async fn in_site(
     let query = format!("pa_query={IN_SITE_QUERY}");
     let shown = expected(&query);
     assert!(matches!(shown, Shown::InSite { .. }), "{shown:?}");
-    findings.extend(check_query(client, addr, &query, &shown).await);
+    findings.extend(check_query(client, addr, &query, &shown).await.0);
     if portal_js.served() == before {
         findings.push("portal.js was never requested from the stand-in".to_owned());
     }
@@ -763,6 +768,7 @@ async fn in_site(
         findings.extend(
             check_query(client, addr, &query, &shown)
                 .await
+                .0
                 .into_iter()
                 .map(|f| format!("hostile pa_query {label:?}: {f}")),
         );
