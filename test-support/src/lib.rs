@@ -26,6 +26,10 @@ pub const GUIDE_LINK: &str =
 /// look-alike host that "the domain name ends with proabono.com" accepts.
 pub const EVIL_CRYLK: &str = "https%3a%2f%2fevilproabono.com%2f";
 
+/// A `pa_query` value of ProAbono's "Advanced In-Site installation": an
+/// encrypted query that opens a given page or workflow through portal.js.
+pub const IN_SITE_QUERY: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
+
 /// A hung server or client fails the test instead of hanging CI.
 pub const BOUND: Duration = Duration::from_secs(20);
 

@@ -2,7 +2,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use subscriptions::{app, DEFAULT_FALLBACK};
+use subscriptions::{app, Settings};
 
 const GUIDE_CRYLK: &str =
     "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
@@ -18,8 +18,8 @@ async fn main() -> std::io::Result<()> {
         })?,
         Err(_) => 3000,
     };
-    let fallback =
-        std::env::var("PORTAL_FALLBACK_URL").unwrap_or_else(|_| DEFAULT_FALLBACK.to_owned());
+    let settings = Settings::from_env()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
 
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
@@ -27,5 +27,5 @@ async fn main() -> std::io::Result<()> {
     println!("Subscription page listening on http://{addr}");
     println!("Open: http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}");
     println!("Refused: http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f");
-    axum::serve(listener, app(fallback)).await
+    axum::serve(listener, app(settings)).await
 }

@@ -1,27 +1,59 @@
 //! The page over real sockets: the Router served by `axum::serve`, and the
 //! `subscriptions` binary as `cargo run -p subscriptions` starts it, opened
-//! at the links it prints.
+//! at the links it prints and with an In-Site query.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
 
-use axum::http::header::{CONTENT_TYPE, REFERRER_POLICY};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
 use axum::http::StatusCode;
-use subscriptions::{app, DEFAULT_FALLBACK};
-use test_support::{bounded, get, listener, text, GUIDE_CRYLK, GUIDE_LINK};
+use subscriptions::{app, Settings};
+use test_support::{bounded, get, listener, text, GUIDE_CRYLK, GUIDE_LINK, IN_SITE_QUERY};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
 #[tokio::test]
 async fn served_router_answers_over_http1() {
     let (listener, addr) = listener().await;
-    tokio::spawn(async move { axum::serve(listener, app(DEFAULT_FALLBACK.to_owned())).await });
+    tokio::spawn(async move { axum::serve(listener, app(Settings::demo())).await });
 
     let res = get(addr, &format!("/Subscriptions?crylk={GUIDE_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
+    assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
     assert!(text(&res).contains(&format!(r#" src="{GUIDE_LINK}""#)));
+
+    let res = get(addr, &format!("/Subscriptions?pa_query={IN_SITE_QUERY}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
+    assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+    let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("script-src https://portal.proabono.com 'sha256-"),
+        "{csp}"
+    );
+    assert!(text(&res).contains(&format!(r#""query":"{IN_SITE_QUERY}""#)));
+}
+
+/// Every variable the binary reads.
+const SETTINGS: [&str; 5] = [
+    "PORT",
+    "PORTAL_FALLBACK_URL",
+    "PROABONO_BUSINESS_ID",
+    "PROABONO_SEGMENT_REF",
+    "PROABONO_PORTAL_SECRET",
+];
+
+/// The example binary with `env` and none of the [`SETTINGS`] the tests
+/// run with.
+fn binary(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_subscriptions"));
+    for name in SETTINGS {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
 }
 
 /// The example binary, stopped when dropped.
@@ -31,10 +63,8 @@ struct Binary {
 }
 
 impl Binary {
-    fn start(port: &str, fallback: &str) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_subscriptions"))
-            .env("PORT", port)
-            .env("PORTAL_FALLBACK_URL", fallback)
+    fn start(env: &[(&str, &str)]) -> Binary {
+        let mut child = binary(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -73,7 +103,7 @@ fn split_url(url: &str) -> (SocketAddr, String) {
 #[tokio::test]
 async fn binary_prints_links_that_open_the_page() {
     let fallback = "https://billing.example.com/portal";
-    let mut binary = Binary::start("0", fallback);
+    let mut binary = Binary::start(&[("PORT", "0"), ("PORTAL_FALLBACK_URL", fallback)]);
     let listening = binary.line("Subscription page listening on http://").await;
     let addr: SocketAddr = listening.parse().expect("an address");
     assert!(addr.ip().is_loopback(), "listens on 127.0.0.1 only: {addr}");
@@ -90,21 +120,48 @@ async fn binary_prints_links_that_open_the_page() {
     assert_eq!(at, addr);
     let res = get(addr, &refused).await;
     assert!(text(&res).contains(&format!(r#" src="{fallback}""#)));
-    assert!(text(&res).contains("crylk refused"));
+    assert!(text(&res).contains("fallback (refused: the portal link"));
 }
 
 #[tokio::test]
-async fn binary_refuses_a_port_that_is_not_a_number() {
-    let output = bounded(
-        Command::new(env!("CARGO_BIN_EXE_subscriptions"))
-            .env("PORT", "http")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the subscriptions binary runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+async fn binary_reads_the_in_site_settings() {
+    let mut binary = Binary::start(&[
+        ("PORT", "0"),
+        ("PROABONO_BUSINESS_ID", "7"),
+        ("PROABONO_SEGMENT_REF", "seg-7"),
+        ("PROABONO_PORTAL_SECRET", "s3cret"),
+    ]);
+    let addr: SocketAddr = binary
+        .line("Subscription page listening on http://")
+        .await
+        .parse()
+        .expect("an address");
+    let res = get(addr, &format!("/Subscriptions?pa_query={IN_SITE_QUERY}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let call = format!(
+        r#"<script>ProAbonoPortal.open({{"business_id":7,"segment_ref":"seg-7","query":"{IN_SITE_QUERY}"}});</script>"#
+    );
+    assert!(text(&res).contains(&call), "{}", text(&res));
+}
+
+/// What the binary writes to stderr when it refuses to start with `env`.
+async fn refusal_to_start(env: &[(&str, &str)]) -> String {
+    let output = bounded(binary(env).stdin(Stdio::null()).kill_on_drop(true).output())
+        .await
+        .expect("the subscriptions binary runs");
+    assert!(!output.status.success(), "it starts with {env:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn binary_refuses_settings_it_cannot_use() {
+    let stderr = refusal_to_start(&[("PORT", "http")]).await;
     assert!(stderr.contains("PORT is not a port number"), "{stderr}");
+    let stderr = refusal_to_start(&[("PORT", "0"), ("PROABONO_BUSINESS_ID", "forty-two")]).await;
+    assert!(
+        stderr.contains("PROABONO_BUSINESS_ID is not a number"),
+        "{stderr}"
+    );
+    let stderr = refusal_to_start(&[("PORT", "0"), ("PROABONO_PORTAL_SECRET", "")]).await;
+    assert!(stderr.contains("portal secret is empty"), "{stderr}");
 }

@@ -1,13 +1,37 @@
-//! The page's Router, called in-process: what it frames, what it says under
-//! the iframe, and the headers that keep the link from leaking.
+//! The page's Router, called in-process: what it frames or opens with
+//! portal.js, what it says under the portal, and the headers that keep the
+//! link from leaking and the browser from loading anything else.
 
 use axum::body::{to_bytes, Body};
-use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use subscriptions::{app, DEFAULT_FALLBACK};
-use test_support::{EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use subscriptions::{app, Settings, DEFAULT_FALLBACK};
+use test_support::{EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK, IN_SITE_QUERY};
 use tower::ServiceExt;
+use tower_portal_link::InSite;
+
+const PORTAL_JS_TAG: &str = r#"<script src="https://portal.proabono.com/Get/portal.js"></script>"#;
+
+/// The policy of a page without an inline script: the page's own, widened
+/// by `PortalLinkLayer::csp().in_site()`.
+const FRAME_ONLY_CSP: &str = "default-src 'none'; script-src https://portal.proabono.com; \
+     style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+     frame-src https://proabono.com https://*.proabono.com";
+
+fn demo() -> Router {
+    app(Settings::demo())
+}
+
+fn with_fallback(fallback: &str) -> Router {
+    app(Settings {
+        fallback: fallback.to_owned(),
+        ..Settings::demo()
+    })
+}
 
 /// The status, the `Content-Security-Policy` and the body of `GET uri`.
 async fn page(app: Router, uri: &str) -> (StatusCode, String, String) {
@@ -15,8 +39,17 @@ async fn page(app: Router, uri: &str) -> (StatusCode, String, String) {
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
         .await
         .unwrap();
-    // The page sends it with or without a link: it is where links land.
+    // The page sends both with or without a link: it is where links land.
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
+    assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(
+        res.headers()
+            .get_all(CONTENT_SECURITY_POLICY)
+            .iter()
+            .count(),
+        1,
+        "one policy"
+    );
     let status = res.status();
     let csp = res.headers()[CONTENT_SECURITY_POLICY]
         .to_str()
@@ -39,33 +72,199 @@ fn source_line(html: &str) -> &str {
     &line[..line.find("</p>").expect("the end of the line")]
 }
 
+/// The text of every inline `<script>` element (one without `src`).
+fn inline_scripts(html: &str) -> Vec<&str> {
+    html.split("<script>")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</script>").expect("the end of the script")])
+        .collect()
+}
+
+/// The options of the page's one `ProAbonoPortal.open(...)` call, and the
+/// call itself.
+fn open_call(html: &str) -> (Value, &str) {
+    let scripts = inline_scripts(html);
+    assert_eq!(scripts.len(), 1, "one inline script: {html}");
+    let json = scripts[0]
+        .strip_prefix("ProAbonoPortal.open(")
+        .and_then(|s| s.strip_suffix(");"))
+        .expect("a call of ProAbonoPortal.open");
+    (
+        serde_json::from_str(json).expect("JSON options"),
+        scripts[0],
+    )
+}
+
+/// The CSP hash source of `script`, computed here rather than by the
+/// library the page uses.
+fn sha256_source(script: &str) -> String {
+    let digest = Sha256::digest(script.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+fn assert_frame_only(html: &str) {
+    assert!(!html.contains("<script"), "no script: {html}");
+    assert!(!html.contains("proabono_portal"), "no In-Site: {html}");
+}
+
 #[tokio::test]
 async fn accepted_link_is_framed() {
     let uri = format!("/Subscriptions?crylk={GUIDE_CRYLK}");
-    let (status, _, html) = page(app(DEFAULT_FALLBACK.to_owned()), &uri).await;
+    let (status, csp, html) = page(demo(), &uri).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(iframe_src(&html), GUIDE_LINK);
     assert_eq!(source_line(&html), "Portal link: crylk");
+    assert_frame_only(&html);
+    assert_eq!(csp, FRAME_ONLY_CSP);
+}
+
+#[tokio::test]
+async fn accepted_query_opens_portal_js() {
+    let uri = format!("/Subscriptions?pa_query={IN_SITE_QUERY}");
+    let (status, csp, html) = page(demo(), &uri).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches(PORTAL_JS_TAG).count(), 1, "{html}");
+    assert!(html.contains(r#"<div id="proabono_portal">"#), "{html}");
+    assert!(!html.contains("<iframe"), "{html}");
+    assert_eq!(source_line(&html), "Portal link: pa_query (In-Site)");
+    // portal.js is loaded before the call that needs it.
+    assert!(html.find(PORTAL_JS_TAG) < html.find("<script>"));
+
+    let (options, script) = open_call(&html);
+    // Anonymous: no customer reference, so no hash either.
+    assert_eq!(
+        options,
+        json!({"business_id": 42, "segment_ref": "demo-eur", "query": IN_SITE_QUERY})
+    );
+    // Allowed by its hash, and nothing else inline.
+    assert_eq!(
+        csp,
+        format!(
+            "default-src 'none'; script-src https://portal.proabono.com {}; \
+             style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+             frame-src https://proabono.com https://*.proabono.com",
+            sha256_source(script)
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_call_uses_the_settings_and_stays_inert() {
+    // Settings come from the environment: whatever they hold stays a
+    // string inside the script, and the hash covers the text as written.
+    let segment = "seg</script><script>alert(1)</script>\u{2028}\"'\\";
+    let settings = Settings {
+        in_site: InSite::new(7, segment, "secret").unwrap(),
+        ..Settings::demo()
+    };
+    let uri = format!("/Subscriptions?pa_query={IN_SITE_QUERY}");
+    let (_, csp, html) = page(app(settings), &uri).await;
+    let (options, script) = open_call(&html);
+    assert_eq!(
+        options,
+        json!({"business_id": 7, "segment_ref": segment, "query": IN_SITE_QUERY})
+    );
+    assert!(
+        !script.contains('<') && !script.contains('\u{2028}'),
+        "{script}"
+    );
+    assert!(csp.contains(&sha256_source(script)), "{csp}");
+}
+
+/// `pa_query` values the layer refuses: none may reach the page. Each
+/// carries `PWNED`, so that the value cannot hide in the page under any
+/// encoding.
+const HOSTILE_QUERIES: &[&str] = &[
+    "PWNED\"",
+    "PWNED'",
+    "PWNED\");alert(1);//",
+    "PWNED</script><script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>PWNED",
+    "PWNED\\",
+    "PWNED\\u0022",
+    "PWNED\u{2028}alert(1)",
+    "https://evil.example/PWNED",
+    "PWNED ",
+    "PWNED+",
+    "PWNED=",
+    "PWNED%",
+];
+
+fn encoded(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn hostile_queries_never_reach_the_page() {
+    let over_long = format!("PWNED{}", "A".repeat(1024));
+    let values = HOSTILE_QUERIES
+        .iter()
+        .map(|v| v.to_string())
+        .chain([over_long]);
+    for value in values {
+        let uri = format!("/Subscriptions?pa_query={}", encoded(&value));
+        let (status, csp, html) = page(demo(), &uri).await;
+        assert_eq!(status, StatusCode::OK, "{value:?}");
+        assert!(
+            !html.contains("PWNED"),
+            "{value:?} reached the page: {html}"
+        );
+        assert_frame_only(&html);
+        assert_eq!(iframe_src(&html), DEFAULT_FALLBACK);
+        assert!(
+            source_line(&html).starts_with("Portal link: fallback (refused: the portal link or"),
+            "{value:?}: {}",
+            source_line(&html)
+        );
+        assert_eq!(csp, FRAME_ONLY_CSP, "{value:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_query_is_refused_beside_a_link_or_repeated() {
+    for uri in [
+        format!("/Subscriptions?crylk={GUIDE_CRYLK}&pa_query={IN_SITE_QUERY}"),
+        format!("/Subscriptions?pa_query={IN_SITE_QUERY}&pa_query={IN_SITE_QUERY}"),
+        format!("/Subscriptions?pa_query={IN_SITE_QUERY}&pa_query=PWNED%22"),
+    ] {
+        let (_, _, html) = page(demo(), &uri).await;
+        assert_frame_only(&html);
+        assert!(!html.contains(IN_SITE_QUERY), "{uri}: {html}");
+        assert_eq!(iframe_src(&html), DEFAULT_FALLBACK, "{uri}");
+        assert_eq!(
+            source_line(&html),
+            "Portal link: fallback (refused: the portal link or query parameter appears more \
+             than once)",
+            "{uri}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn refused_link_shows_the_fallback_and_why() {
     let uri = format!("/Subscriptions?crylk={EVIL_CRYLK}");
-    let (status, _, html) = page(app(DEFAULT_FALLBACK.to_owned()), &uri).await;
+    let (status, _, html) = page(demo(), &uri).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(iframe_src(&html), DEFAULT_FALLBACK);
     assert_eq!(
         source_line(&html),
-        "Portal link: fallback (crylk refused: the portal link&#39;s host is not allowed)"
+        "Portal link: fallback (refused: the portal link&#39;s host is not allowed)"
     );
 }
 
 #[tokio::test]
 async fn no_link_shows_the_fallback() {
-    let (status, _, html) = page(app(DEFAULT_FALLBACK.to_owned()), "/Subscriptions").await;
+    let (status, _, html) = page(demo(), "/Subscriptions").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(iframe_src(&html), DEFAULT_FALLBACK);
-    assert_eq!(source_line(&html), "Portal link: fallback (no crylk)");
+    assert_eq!(
+        source_line(&html),
+        "Portal link: fallback (no crylk or pa_query)"
+    );
+    assert_frame_only(&html);
 }
 
 #[tokio::test]
@@ -73,7 +272,7 @@ async fn the_iframe_src_is_escaped_for_its_attribute() {
     // `&` is the one character of an accepted link that HTML gives a meaning.
     let crylk = "https%3a%2f%2fmon-app.via.proabono.com%2fportal%3fa%3d1%26lang%3dfr";
     let uri = format!("/Subscriptions?crylk={crylk}");
-    let (_, _, html) = page(app(DEFAULT_FALLBACK.to_owned()), &uri).await;
+    let (_, _, html) = page(demo(), &uri).await;
     assert_eq!(
         iframe_src(&html),
         "https://mon-app.via.proabono.com/portal?a=1&amp;lang=fr"
@@ -81,7 +280,7 @@ async fn the_iframe_src_is_escaped_for_its_attribute() {
 
     // The fallback comes from the environment: whatever it holds stays text.
     let fallback = r#"https://billing.example.com/portal?a=1&b="<x>""#;
-    let (_, _, html) = page(app(fallback.to_owned()), "/Subscriptions").await;
+    let (_, _, html) = page(with_fallback(fallback), "/Subscriptions").await;
     assert_eq!(
         iframe_src(&html),
         "https://billing.example.com/portal?a=1&amp;b=&quot;&lt;x&gt;&quot;"
@@ -90,26 +289,29 @@ async fn the_iframe_src_is_escaped_for_its_attribute() {
 
 #[tokio::test]
 async fn csp_frames_only_proabono_and_the_fallback() {
-    let (_, csp, _) = page(app(DEFAULT_FALLBACK.to_owned()), "/Subscriptions").await;
-    assert_eq!(
-        csp,
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
-         frame-src https://proabono.com https://*.proabono.com https://demo-eur.proabono.com"
-    );
+    // The default fallback is a ProAbono page: the layer's origins cover it.
+    let (_, csp, _) = page(demo(), "/Subscriptions").await;
+    assert_eq!(csp, FRAME_ONLY_CSP);
     // A fallback on the business's own site is framed too, by origin only.
     let fallback = "https://billing.example.com:8443/portal?customer=42";
-    let (_, csp, _) = page(app(fallback.to_owned()), "/Subscriptions").await;
+    let (_, csp, _) = page(with_fallback(fallback), "/Subscriptions").await;
     assert!(
-        csp.ends_with("https://*.proabono.com https://billing.example.com:8443"),
+        csp.ends_with(
+            "frame-src https://billing.example.com:8443 https://proabono.com https://*.proabono.com"
+        ),
         "{csp}"
     );
+    // One that is not a URL adds nothing.
+    let (_, csp, _) = page(with_fallback("not a url"), "/Subscriptions").await;
+    assert_eq!(csp, FRAME_ONLY_CSP);
 }
 
 #[tokio::test]
-async fn other_paths_are_not_found() {
-    let res = app(DEFAULT_FALLBACK.to_owned())
-        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+async fn other_paths_are_not_found_and_get_no_portal_policy() {
+    let res = demo()
+        .oneshot(Request::get("/?pa_query=x").body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers().get(CONTENT_SECURITY_POLICY).is_none());
 }

@@ -1,0 +1,918 @@
+//! The real-browser tests of the page: headless Chromium, driven over
+//! WebDriver with fantoccini, loads the example Subscription page in both
+//! of ProAbono's flows.
+//!
+//! - **`crylk`, the differential**: the page is loaded for every corpus
+//!   case, and Chromium's own URL parser judges every link the layer
+//!   accepts. What Chromium loads must be what handlers get: for every
+//!   accepted case the iframe's `src`, as Chromium reads it, is
+//!   `PortalTarget::as_str()` byte for byte, and so is Chromium's
+//!   `new URL(value).href` for every value and mutation that
+//!   `validate_link` accepts.
+//! - **`pa_query`, In-Site**: the page loads portal.js from
+//!   `https://portal.proabono.com`, which Chromium resolves here to a
+//!   stand-in on 127.0.0.1 that records each `ProAbonoPortal.open(...)`
+//!   call in `window.__opened`. The test reads what the page called, in the
+//!   page: the accepted query, exactly; for hostile values, no call, no
+//!   script and no injected code running; and the page's
+//!   `Content-Security-Policy` blocking an inline script it did not vouch
+//!   for. The page is the one `cargo run -p subscriptions` serves,
+//!   unmodified, with its own policy.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y
+//! chromium chromium-driver`; or set `CHROMIUM` and `CHROMEDRIVER`). Run
+//! with `cargo test -p subscriptions --test browser -- --ignored`, which
+//! builds the page's binary too. No network is used: the page and the
+//! stand-in listen on 127.0.0.1, and Chromium resolves no other host, so
+//! the portal iframe itself never loads.
+//!
+//! Screenshots of the page, with an accepted link, a refused link and an
+//! In-Site query, are left in `target/browser/`.
+
+#[path = "../../../tests/corpus_cases/mod.rs"]
+mod corpus_cases;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use corpus_cases::{decoded_values, host_allowed, load, Case, Expected, Kind};
+use fantoccini::{Client, ClientBuilder};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use rcgen::PublicKeyData as _;
+use rustls::pki_types::PrivatePkcs8KeyDer;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use test_support::{GUIDE_CRYLK, IN_SITE_QUERY};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_rustls::TlsAcceptor;
+use tower_portal_link::{target_from_query, validate_link, PortalQuery};
+
+/// The page's `hosted-home` fallback: recognizable, and never a ProAbono
+/// host, so a refused link can never be mistaken for an accepted one.
+const FALLBACK: &str = "https://hosted-home.fallback.test/portal-anon?from=browser-test";
+
+/// Where the page loads portal.js from, and the host the stand-in answers
+/// for.
+const PORTAL_JS: &str = "https://portal.proabono.com/Get/portal.js";
+const PORTAL_HOST: &str = "portal.proabono.com";
+
+/// What the page opens portal.js with: the demo's settings, which the page
+/// runs with here.
+const BUSINESS_ID: u32 = 42;
+const SEGMENT_REF: &str = "demo-eur";
+
+/// The stand-in for portal.js: records each call instead of opening the
+/// portal, and says so in the container for the screenshot.
+const PORTAL_JS_STAND_IN: &str = r#"
+window.ProAbonoPortal = {
+    open: function (options) {
+        (window.__opened = window.__opened || []).push(JSON.parse(JSON.stringify(options)));
+        var container = document.getElementById('proabono_portal');
+        if (container) {
+            container.textContent = 'portal.js stand-in: ProAbonoPortal.open(' + JSON.stringify(options) + ')';
+        }
+    }
+};
+"#;
+
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--window-size=1280,1100",
+];
+
+/// How long chromedriver and the page may take to start listening.
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// What the page shows and what ran in it, read in the page.
+const READ_PAGE: &str = r#"
+const frame = document.getElementById('portal');
+const line = document.getElementById('portal-source');
+let host = null;
+try { host = new URL(frame.src).hostname; } catch (e) {}
+return {
+    src: frame ? frame.src : null,
+    host: host,
+    line: line ? line.textContent : null,
+    container: document.getElementById('proabono_portal') !== null,
+    scripts: Array.from(document.scripts, (s) => s.src || 'inline'),
+    images: document.images.length,
+    opened: window.__opened === undefined ? null : window.__opened,
+    pwned: window.__pwned === undefined ? null : String(window.__pwned),
+};
+"#;
+
+/// Tries to run code the page did not vouch for: an inline `<script>` and
+/// an inline event handler, each setting `window.__pwned`. Returns whether
+/// one ran, and the policy violations Chromium reported.
+const INJECT: &str = r#"
+const done = arguments[arguments.length - 1];
+const seen = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+    seen.push({ directive: e.effectiveDirective, blocked: e.blockedURI, policy: e.originalPolicy });
+});
+const script = document.createElement('script');
+script.textContent = 'window.__pwned = "inline script";';
+document.body.appendChild(script);
+const img = document.createElement('img');
+img.setAttribute('onerror', 'window.__pwned = "event handler"');
+img.src = 'data:,not-an-image';
+document.body.appendChild(img);
+const deadline = Date.now() + 5000;
+(function wait() {
+    const directives = new Set(seen.map((v) => v.directive));
+    const both = directives.has('script-src-elem') && directives.has('script-src-attr');
+    if (both || Date.now() > deadline) {
+        done({ pwned: window.__pwned === undefined ? null : String(window.__pwned), seen: seen });
+    } else {
+        setTimeout(wait, 20);
+    }
+})();
+"#;
+
+/// Chromium's own URL parser, on each of `arguments[0]`.
+const PARSE_ALL: &str = r#"
+return arguments[0].map((value) => {
+    try {
+        const u = new URL(value);
+        return {
+            ok: true, protocol: u.protocol, hostname: u.hostname, port: u.port,
+            username: u.username, password: u.password, href: u.href,
+        };
+    } catch (e) {
+        return { ok: false };
+    }
+});
+"#;
+
+/// `target/`, for the screenshots.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.ancestors().nth(3).expect("target dir").to_path_buf()
+}
+
+/// `$env` if set, else the first of `candidates` found on `PATH`.
+fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    candidates.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Starts `command`, killed when the returned child drops (panics
+/// included), and waits for a stdout line containing `marker`. Returns the
+/// child and the rest of that line after the marker.
+async fn spawn_until(name: &str, mut command: Command, marker: &str) -> (Child, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let found = tokio::time::timeout(STARTUP, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(at) = line.find(marker) {
+                return Some(line[at + marker.len()..].trim().to_owned());
+            }
+        }
+        None
+    })
+    .await;
+    let rest = match found {
+        Ok(Some(rest)) => rest,
+        Ok(None) => panic!("{name} exited without printing {marker:?}"),
+        Err(_) => panic!("{name} did not print {marker:?} within {STARTUP:?}"),
+    };
+    // Keeps reading, so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, rest)
+}
+
+/// The example page on a port of 127.0.0.1 that it picks itself, with
+/// [`FALLBACK`] as its `hosted-home` link and the demo's In-Site settings.
+async fn start_page() -> (Child, SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_subscriptions"));
+    for setting in [
+        "PROABONO_BUSINESS_ID",
+        "PROABONO_SEGMENT_REF",
+        "PROABONO_PORTAL_SECRET",
+    ] {
+        command.env_remove(setting);
+    }
+    command
+        .env("PORT", "0")
+        .env("PORTAL_FALLBACK_URL", FALLBACK);
+    let (child, addr) = spawn_until("the example page", command, "listening on http://").await;
+    let addr = addr
+        .parse()
+        .unwrap_or_else(|e| panic!("the page printed a bad address {addr:?}: {e}"));
+    (child, addr)
+}
+
+/// The stand-in for `https://portal.proabono.com`: HTTPS on a port of
+/// 127.0.0.1, with a self-signed certificate made for this run.
+struct PortalJs {
+    addr: SocketAddr,
+    /// The base64 SHA-256 of the certificate's public key, the one key
+    /// Chromium is told to accept without a trusted chain.
+    spki: String,
+    /// How many times portal.js was served.
+    served: Arc<AtomicUsize>,
+}
+
+impl PortalJs {
+    async fn start() -> PortalJs {
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec![PORTAL_HOST.to_owned()])
+                .expect("a self-signed certificate");
+        let spki = BASE64.encode(Sha256::digest(signing_key.subject_public_key_info()));
+        let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key.into())
+            .expect("the certificate and its key");
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let (listener, addr) = test_support::listener().await;
+        let served = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&served);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, counter) = (acceptor.clone(), Arc::clone(&counter));
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        let counter = Arc::clone(&counter);
+                        async move { Ok::<_, Infallible>(portal_js(&req, &counter)) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        PortalJs { addr, spki, served }
+    }
+
+    fn served(&self) -> usize {
+        self.served.load(Ordering::SeqCst)
+    }
+
+    /// Chromium's arguments that send `portal.proabono.com` here, and
+    /// every other host but 127.0.0.1 nowhere.
+    fn chromium_args(&self) -> [String; 2] {
+        [
+            format!(
+                "--host-resolver-rules=MAP {PORTAL_HOST} {}, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                self.addr
+            ),
+            format!("--ignore-certificate-errors-spki-list={}", self.spki),
+        ]
+    }
+}
+
+/// `GET /Get/portal.js`, never cached, so that every page that asks for
+/// it is counted.
+fn portal_js(req: &Request<Incoming>, served: &AtomicUsize) -> Response<String> {
+    let mut res = Response::new(String::new());
+    if req.uri().path() != "/Get/portal.js" {
+        *res.status_mut() = StatusCode::NOT_FOUND;
+        return res;
+    }
+    served.fetch_add(1, Ordering::SeqCst);
+    let headers = res.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        "text/javascript; charset=utf-8".parse().unwrap(),
+    );
+    headers.insert(hyper::header::CACHE_CONTROL, "no-store".parse().unwrap());
+    *res.body_mut() = PORTAL_JS_STAND_IN.to_owned();
+    res
+}
+
+/// chromedriver on a port of 127.0.0.1 that it picks itself; returns its
+/// WebDriver URL.
+async fn start_chromedriver(program: &PathBuf) -> (Child, String) {
+    let mut command = Command::new(program);
+    command.arg("--port=0").arg("--allowed-ips=127.0.0.1");
+    let (child, port) =
+        spawn_until("chromedriver", command, "was started successfully on port").await;
+    let port: u16 = port
+        .trim_end_matches('.')
+        .parse()
+        .unwrap_or_else(|e| panic!("chromedriver printed a bad port {port:?}: {e}"));
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// A directory removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The differences found, one line each; empty when Chromium agrees.
+type Findings = Vec<String>;
+
+/// What the page must show for a query string.
+#[derive(Debug)]
+enum Shown {
+    /// An iframe with this `src`, this line under it, and no script.
+    Frame { src: String, line: String },
+    /// portal.js, opened once with this query.
+    InSite { query: String },
+}
+
+/// The page's verdict on `query`, from the library the page runs.
+fn expected(query: &str) -> Shown {
+    let fallback = |line: String| Shown::Frame {
+        src: FALLBACK.to_owned(),
+        line,
+    };
+    match target_from_query(query) {
+        Ok(Some(target)) => Shown::Frame {
+            src: target.as_str().to_owned(),
+            line: "Portal link: crylk".to_owned(),
+        },
+        Err(refusal) => fallback(format!("Portal link: fallback (refused: {refusal})")),
+        Ok(None) => {
+            // No link: the layer accepted the In-Site query, if there is
+            // one (a refused or repeated one is an `Err` above).
+            let values: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name == "pa_query")
+                .map(|(_, value)| value.into_owned())
+                .collect();
+            match &values[..] {
+                [] => fallback("Portal link: fallback (no crylk or pa_query)".to_owned()),
+                [value] => {
+                    let query = PortalQuery::parse(value).expect("the layer accepted it");
+                    Shown::InSite {
+                        query: query.as_str().to_owned(),
+                    }
+                }
+                _ => unreachable!("a repeated pa_query is refused"),
+            }
+        }
+    }
+}
+
+/// Loads `/Subscriptions?{query}` and checks that the page shows
+/// `expected`, and that nothing else ran in it. Returns the findings and
+/// what [`READ_PAGE`] read.
+async fn check_query(
+    client: &Client,
+    addr: SocketAddr,
+    query: &str,
+    expected: &Shown,
+) -> (Findings, Value) {
+    client
+        .goto(&format!("http://{addr}/Subscriptions?{query}"))
+        .await
+        .unwrap_or_else(|e| panic!("{query:?}: navigation failed: {e}"));
+    let page = client
+        .execute(READ_PAGE, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{query:?}: cannot read the page: {e}"));
+    let mut findings = Vec::new();
+    let mut fail = |what: String| findings.push(what);
+    let text = |key: &str| page[key].as_str().unwrap_or_default().to_owned();
+    if page["pwned"] != Value::Null {
+        fail(format!("INJECTED CODE RAN: {}", page["pwned"]));
+    }
+    if page["images"] != 0 {
+        fail(format!("{} image(s) in the page", page["images"]));
+    }
+    match expected {
+        Shown::Frame { src, line } => {
+            if text("src") != *src {
+                fail(format!(
+                    "SRC DIFFERS: the iframe loads {:?}, handlers get {src:?}",
+                    text("src")
+                ));
+            }
+            if text("line") != *line {
+                fail(format!("page says {:?}, expected {line:?}", text("line")));
+            }
+            if page["opened"] != Value::Null {
+                fail(format!(
+                    "ProAbonoPortal.open called with {}",
+                    page["opened"]
+                ));
+            }
+            if page["scripts"] != json!([]) || page["container"] != false {
+                fail(format!(
+                    "scripts {} (In-Site container: {}) in a page that frames the portal",
+                    page["scripts"], page["container"]
+                ));
+            }
+        }
+        Shown::InSite { query } => {
+            let call = json!([{
+                "business_id": BUSINESS_ID,
+                "segment_ref": SEGMENT_REF,
+                "query": query,
+            }]);
+            if page["opened"] != call {
+                fail(format!(
+                    "ProAbonoPortal.open calls {}, expected {call}",
+                    page["opened"]
+                ));
+            }
+            if page["scripts"] != json!([PORTAL_JS, "inline"]) || page["container"] != true {
+                fail(format!(
+                    "scripts {} (In-Site container: {}), expected portal.js then the call",
+                    page["scripts"], page["container"]
+                ));
+            }
+            if page["src"] != Value::Null {
+                fail(format!("an iframe beside portal.js: {}", page["src"]));
+            }
+            if text("line") != "Portal link: pa_query (In-Site)" {
+                fail(format!("page says {:?}", text("line")));
+            }
+        }
+    }
+    (findings, page)
+}
+
+/// Loads the page for `case` and checks that it shows the crate's verdict:
+/// the iframe loads exactly `PortalTarget::as_str()`, or the fallback; or
+/// portal.js opens the accepted query.
+async fn check_page(client: &Client, addr: SocketAddr, case: &Case) -> Findings {
+    let expected = expected(&case.query);
+    let (mut findings, page) = check_query(client, addr, &case.query, &expected).await;
+    // The page runs `PortalLinkLayer::new()`: an accepted link must be one
+    // Chromium reads as the same allowed host.
+    if let Ok(Some(target)) = target_from_query(&case.query) {
+        let host = page["host"].as_str().unwrap_or_default();
+        if !host_allowed(host) || host != target.host() {
+            findings.push(format!(
+                "UNSAFE: the iframe loads host {host:?} (src {}), the layer checked {:?}",
+                page["src"],
+                target.host()
+            ));
+        }
+    }
+    findings
+        .into_iter()
+        .map(|f| format!("{} ({}): {f}", case.id, case.note))
+        .collect()
+}
+
+/// What Chromium's parser makes of each value, in batches.
+async fn chromium_parse(client: &Client, values: &[String]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(values.len());
+    for batch in values.chunks(500) {
+        let parsed = client
+            .execute(PARSE_ALL, vec![json!(batch)])
+            .await
+            .expect("Chromium parses a batch");
+        let parsed = parsed.as_array().expect("an array");
+        assert_eq!(parsed.len(), batch.len(), "one answer per value");
+        out.extend(parsed.iter().cloned());
+    }
+    out
+}
+
+/// For each value the crate accepts, Chromium must see the same https host,
+/// inside the allow-list, with no credentials and no port, and serialize
+/// the link exactly as the crate hands it on. Returns the findings, how
+/// many values the crate accepts, and how many refused values Chromium
+/// would have loaded from outside the allow-list (the ones the layer is
+/// there to stop).
+async fn differential(client: &Client, values: &[(String, String)]) -> (Findings, usize, usize) {
+    let texts: Vec<String> = values.iter().map(|(_, v)| v.clone()).collect();
+    let parsed = chromium_parse(client, &texts).await;
+    let mut findings = Vec::new();
+    let (mut accepted, mut stopped) = (0, 0);
+    for ((label, value), chromium) in values.iter().zip(parsed) {
+        let hostname = chromium["hostname"].as_str().unwrap_or_default();
+        match validate_link(value) {
+            Ok(target) => {
+                accepted += 1;
+                let safe = chromium["ok"] == true
+                    && chromium["protocol"] == "https:"
+                    && host_allowed(hostname)
+                    && hostname == target.host()
+                    && chromium["port"] == ""
+                    && chromium["username"] == ""
+                    && chromium["password"] == "";
+                if !safe {
+                    findings.push(format!(
+                        "UNSAFE {label}: the crate accepts {value:?} as host {:?}; Chromium sees {chromium}",
+                        target.host()
+                    ));
+                } else if chromium["href"] != target.as_str() {
+                    findings.push(format!(
+                        "HREF DIFFERS {label}: for {value:?} the crate hands on {:?}, Chromium loads {}",
+                        target.as_str(),
+                        chromium["href"]
+                    ));
+                }
+            }
+            Err(_) => {
+                let outside = chromium["ok"] == true
+                    && matches!(chromium["protocol"].as_str(), Some("https:" | "http:"))
+                    && !host_allowed(hostname);
+                if outside && value.to_ascii_lowercase().contains("proabono") {
+                    stopped += 1;
+                }
+            }
+        }
+    }
+    (findings, accepted, stopped)
+}
+
+/// Hosts and authorities mutated one character at a time: every
+/// delimiter, confusable and control a browser treats specially, inserted
+/// at or substituted for each position of the scheme and authority.
+fn mutations() -> Vec<(String, String)> {
+    let seeds = [
+        "https://a.proabono.com/x",
+        "https://mon-app.via.proabono.com/subscribe-offer/T0k",
+        "https://proabono.com/",
+    ];
+    let singles = [
+        "@",
+        "\\",
+        "/",
+        "?",
+        "#",
+        ":",
+        ".",
+        "%",
+        "\t",
+        "\n",
+        " ",
+        "\0",
+        "\u{ad}",
+        "\u{200b}",
+        "\u{3002}",
+        "\u{ff0e}",
+        "\u{ff0f}",
+        "\u{ff20}",
+        "\u{2100}",
+        "[",
+        "]",
+        "_",
+        "!",
+        "$",
+        "&",
+        "'",
+        "(",
+        ")",
+        "*",
+        "+",
+        ",",
+        ";",
+        "=",
+        "~",
+        "`",
+        "{",
+        "}",
+        "|",
+        "^",
+        "\"",
+        "<",
+        ">",
+        "A",
+        "-",
+        "0",
+        "evil.com",
+        "@evil.com",
+        "evil.com@",
+        ".evil.com",
+        "evil.com/",
+        "%2e",
+        "%40",
+        "%2f",
+        "%5c",
+        "%00",
+        "xn--",
+        ":443",
+        ":80",
+        "..",
+    ];
+    let mut out = Vec::new();
+    for seed in seeds {
+        let end = seed[8..].find('/').map_or(seed.len(), |i| i + 9);
+        for at in 0..=end {
+            for piece in singles {
+                let inserted = format!("{}{piece}{}", &seed[..at], &seed[at..]);
+                out.push((format!("insert {piece:?} at {at} of {seed}"), inserted));
+                if at < end {
+                    let replaced = format!("{}{piece}{}", &seed[..at], &seed[at + 1..]);
+                    out.push((format!("replace {at} of {seed} by {piece:?}"), replaced));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `pa_query` values built to run code if a page ever echoed them into its
+/// script or its HTML: each sets `window.__pwned`. All are refused.
+fn hostile_queries() -> Vec<(String, String)> {
+    let values = [
+        "\"-(window.__pwned='double quote')-\"".to_owned(),
+        "'-(window.__pwned='single quote')-'".to_owned(),
+        "\");window.__pwned='end the call';//".to_owned(),
+        "</script><script>window.__pwned='end the script'</script>".to_owned(),
+        "<img src=x onerror=\"window.__pwned='img onerror'\">".to_owned(),
+        "\\\");window.__pwned='backslash';//".to_owned(),
+        "\\u0022);window.__pwned='escape';//".to_owned(),
+        "\u{2028}window.__pwned='line separator'".to_owned(),
+        "${window.__pwned='template'}".to_owned(),
+        "https://evil.example/portal?<script>window.__pwned='url'</script>".to_owned(),
+        format!("{IN_SITE_QUERY}\"</script><script>window.__pwned='after a token'</script>"),
+        // Over-long: the token's own alphabet, and a payload past the bound.
+        "A".repeat(PortalQuery::DEFAULT_MAX_LEN + 1),
+        format!(
+            "{}</script><script>window.__pwned='long'</script>",
+            "A".repeat(PortalQuery::DEFAULT_MAX_LEN)
+        ),
+    ];
+    let mut queries: Vec<(String, String)> = values
+        .iter()
+        .map(|value| {
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            (
+                value.chars().take(40).collect(),
+                format!("pa_query={encoded}"),
+            )
+        })
+        .collect();
+    // A valid token beside another value or a link, and encoded twice.
+    queries.extend(
+        [
+            ("beside a link", format!("crylk={GUIDE_CRYLK}&pa_query={IN_SITE_QUERY}")),
+            ("repeated", format!("pa_query={IN_SITE_QUERY}&pa_query={IN_SITE_QUERY}")),
+            (
+                "after a valid one",
+                format!("pa_query={IN_SITE_QUERY}&pa_query=%22%3C%2Fscript%3E%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E"),
+            ),
+            (
+                "encoded twice",
+                "pa_query=%253C%252Fscript%253E%253Cscript%253Ewindow.__pwned%253D1%253C%252Fscript%253E".to_owned(),
+            ),
+            ("empty", "pa_query=".to_owned()),
+        ]
+        .map(|(label, query)| (label.to_owned(), query)),
+    );
+    queries
+}
+
+/// The In-Site flow: the accepted query reaches `ProAbonoPortal.open`
+/// exactly, hostile ones never reach the page, and the page's policy stops
+/// an inline script it did not vouch for.
+async fn in_site(
+    client: &Client,
+    addr: SocketAddr,
+    portal_js: &PortalJs,
+    artifacts: &Path,
+) -> Findings {
+    let mut findings = Vec::new();
+
+    // 1. The accepted query, through portal.js.
+    let before = portal_js.served();
+    let query = format!("pa_query={IN_SITE_QUERY}");
+    let shown = expected(&query);
+    assert!(matches!(shown, Shown::InSite { .. }), "{shown:?}");
+    findings.extend(check_query(client, addr, &query, &shown).await.0);
+    if portal_js.served() == before {
+        findings.push("portal.js was never requested from the stand-in".to_owned());
+    }
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(artifacts.join("portal-in-site.png"), png).expect("write the screenshot");
+
+    // 2. On that page, code it did not vouch for is blocked by its policy
+    //    (its own inline call ran: `__opened` above).
+    let outcome = client
+        .execute_async(INJECT, vec![])
+        .await
+        .expect("the injection attempt reports");
+    if outcome["pwned"] != Value::Null {
+        findings.push(format!("CSP LET INJECTED CODE RUN: {}", outcome["pwned"]));
+    }
+    let seen = outcome["seen"].as_array().cloned().unwrap_or_default();
+    for directive in ["script-src-elem", "script-src-attr"] {
+        let blocked = seen
+            .iter()
+            .any(|v| v["directive"] == directive && v["blocked"] == "inline");
+        if !blocked {
+            findings.push(format!(
+                "no {directive} violation for the injected code: {seen:?}"
+            ));
+        }
+    }
+    // The policy Chromium enforced: portal.js's origin and one hash.
+    let policy = seen
+        .first()
+        .and_then(|v| v["policy"].as_str())
+        .unwrap_or_default();
+    let script_src = policy
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src "))
+        .unwrap_or_default();
+    let sources: Vec<&str> = script_src.split_whitespace().skip(1).collect();
+    let hash_only = |s: &&str| s.starts_with("'sha256-") && s.ends_with('\'');
+    if !(sources.len() == 2
+        && sources[0] == "https://portal.proabono.com"
+        && hash_only(&sources[1]))
+    {
+        findings.push(format!("the enforced script-src is {script_src:?}"));
+    }
+
+    // 3. Hostile values: no call, no script, nothing injected ran.
+    let before = portal_js.served();
+    for (label, query) in hostile_queries() {
+        let shown = expected(&query);
+        let refused = matches!(&shown, Shown::Frame { line, .. } if line.contains("(refused: "));
+        assert!(
+            refused,
+            "{label:?}: the layer must refuse {query:?}, not {shown:?}"
+        );
+        findings.extend(
+            check_query(client, addr, &query, &shown)
+                .await
+                .0
+                .into_iter()
+                .map(|f| format!("hostile pa_query {label:?}: {f}")),
+        );
+    }
+    if portal_js.served() != before {
+        findings.push("portal.js was requested for a refused pa_query".to_owned());
+    }
+    findings
+}
+
+async fn run(client: &Client, addr: SocketAddr, portal_js: &PortalJs) -> Findings {
+    let started = Instant::now();
+    let cases = load();
+    let artifacts = target_dir().join("browser");
+    std::fs::create_dir_all(&artifacts).expect("target/browser");
+
+    // 1. Every corpus case, as a person following the link would see it.
+    let mut findings = Vec::new();
+    let mut shots = (false, false);
+    for case in &cases {
+        findings.extend(check_page(client, addr, case).await);
+        let accepted_legit = case.kind == Kind::Legitimate;
+        let refused = matches!(case.expected, Expected::Refused("host_not_allowed"));
+        if (accepted_legit && !shots.0) || (refused && !shots.1) {
+            let png = client.screenshot().await.expect("a screenshot");
+            let name = if accepted_legit {
+                "portal-accepted.png"
+            } else {
+                "portal-refused.png"
+            };
+            std::fs::write(artifacts.join(name), png).expect("write the screenshot");
+            if accepted_legit {
+                shots.0 = true;
+            } else {
+                shots.1 = true;
+            }
+        }
+    }
+    let pages = started.elapsed();
+
+    // 2. The In-Site flow.
+    let in_site_started = Instant::now();
+    findings.extend(in_site(client, addr, portal_js, &artifacts).await);
+    let in_site_took = in_site_started.elapsed();
+
+    // 3. Chromium's parser on every decoded corpus value.
+    let values: Vec<(String, String)> = cases
+        .iter()
+        .flat_map(|c| {
+            decoded_values(&c.query)
+                .into_iter()
+                .map(|v| (c.id.clone(), v))
+        })
+        .collect();
+    let (found, accepted, stopped) = differential(client, &values).await;
+    findings.extend(found);
+
+    // 4. And on mutations of real links around their authority.
+    let mutated = mutations();
+    let (found, m_accepted, m_stopped) = differential(client, &mutated).await;
+    findings.extend(found);
+
+    eprintln!(
+        "browser: {} corpus pages in {:.1?}; In-Site flow ({} hostile queries) in {:.1?}; \
+         {} corpus values ({} accepted, {} refused that Chromium would load from outside \
+         proabono.com); {} mutations ({} accepted, {} such refusals); {:.1?} in all",
+        cases.len(),
+        pages,
+        hostile_queries().len(),
+        in_site_took,
+        values.len(),
+        accepted,
+        stopped,
+        mutated.len(),
+        m_accepted,
+        m_stopped,
+        started.elapsed()
+    );
+    if !(shots.0 && shots.1) {
+        findings.push("no screenshot taken".into());
+    }
+    // A differential that never sees an attack proves nothing.
+    if stopped < 50 || m_stopped < 50 {
+        findings.push(format!(
+            "only {stopped} corpus values and {m_stopped} mutations would fool Chromium"
+        ));
+    }
+    findings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; run by .ci/run"]
+async fn chromium_shows_what_the_layer_accepted_in_both_flows() {
+    let chromium = find_program(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    )
+    .expect("chromium not found (apt-get install -y chromium, or set CHROMIUM)");
+    let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"])
+        .expect("chromedriver not found (apt-get install -y chromium-driver, or set CHROMEDRIVER)");
+
+    let (_page, addr) = start_page().await;
+    let portal_js = PortalJs::start().await;
+    let (_chromedriver, webdriver) = start_chromedriver(&chromedriver).await;
+
+    let profile = TempDir(std::env::temp_dir().join(format!(
+        "portal-link-chromium-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    )));
+    std::fs::create_dir_all(&profile.0).expect("profile dir");
+    let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+    args.extend(portal_js.chromium_args());
+    args.push(format!("--user-data-dir={}", profile.0.display()));
+    let Value::Object(capabilities) = json!({
+        "browserName": "chrome",
+        // The portal iframe never loads here: do not wait for it.
+        "pageLoadStrategy": "eager",
+        "timeouts": { "pageLoad": 20000, "script": 20000 },
+        "goog:chromeOptions": { "binary": chromium, "args": args },
+    }) else {
+        unreachable!("an object literal")
+    };
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&webdriver)
+        .await
+        .expect("browser session");
+
+    // The session is closed (and the browser with it) however `run` ends;
+    // dropping the children then kills chromedriver and the page.
+    let worker = {
+        let client = client.clone();
+        tokio::spawn(async move { run(&client, addr, &portal_js).await })
+    };
+    let outcome = worker.await;
+    if let Err(e) = client.close().await {
+        eprintln!("could not close the browser session: {e}");
+    }
+    match outcome {
+        Ok(findings) if findings.is_empty() => {}
+        Ok(findings) => panic!("{} finding(s):\n{}", findings.len(), findings.join("\n")),
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
