@@ -162,8 +162,10 @@ impl fmt::Debug for InSite {
 /// Render it for the signed-in user only, serve the page with
 /// `Cache-Control: no-store`, never cache the output across users, and keep
 /// it out of logs; [`Debug`] prints neither the reference, the hash nor the
-/// query. The inline script needs a Content-Security-Policy nonce, not a
-/// hash: its text changes with every customer and query.
+/// query. Its text changes with every customer and query, so allow the
+/// inline script per response: a nonce, or the hash of exactly that text
+/// (`InlineScript::sha256`, as the repository's example page does), never a
+/// hash fixed in a policy.
 #[cfg_attr(docsrs, doc(cfg(feature = "in-site")))]
 #[derive(Clone)]
 pub struct PortalOpen<'a> {

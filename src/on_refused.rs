@@ -23,6 +23,9 @@ use crate::Refusal;
 pub trait OnRefused<ResBody>: Clone + private::Sealed {
     /// The response to send instead of calling the inner service, or the
     /// request back to forward it.
+    // The request comes back whole on the forward path: boxing it would
+    // allocate for every refused request.
+    #[allow(clippy::result_large_err)]
     #[doc(hidden)]
     fn respond<B>(
         &self,
@@ -65,12 +68,14 @@ impl<F> fmt::Debug for RespondWith<F> {
 
 impl<ResBody> OnRefused<ResBody> for Forward {
     #[inline]
+    #[allow(clippy::result_large_err)]
     fn respond<B>(&self, _: Refusal, req: Request<B>) -> Result<Response<ResBody>, Request<B>> {
         Err(req)
     }
 }
 
 impl<ResBody: Default> OnRefused<ResBody> for BadRequest {
+    #[allow(clippy::result_large_err)]
     fn respond<B>(&self, refusal: Refusal, _: Request<B>) -> Result<Response<ResBody>, Request<B>> {
         let mut response = Response::new(ResBody::default());
         *response.status_mut() = StatusCode::BAD_REQUEST;
@@ -83,6 +88,7 @@ impl<ResBody, F> OnRefused<ResBody> for RespondWith<F>
 where
     F: Fn(Refusal, &Parts) -> Response<ResBody> + Clone,
 {
+    #[allow(clippy::result_large_err)]
     fn respond<B>(
         &self,
         refusal: Refusal,

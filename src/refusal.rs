@@ -18,8 +18,9 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Refusal {
-    /// Rule 1: the parameter appears more than once, so two parsers could
-    /// disagree on which one counts.
+    /// Rule 1: the parameter appears more than once, or the request carries
+    /// both a link and an In-Site query, so two readers could disagree on
+    /// which one counts.
     Ambiguous,
     /// Rule 2: the parameter is present but its value is empty (also for a
     /// [`PortalQuery`](crate::PortalQuery)).
@@ -79,7 +80,7 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::Ambiguous => {
-                f.write_str("the portal link or query parameter appears more than once")
+                f.write_str("the portal link or query appears more than once, or both are present")
             }
             Refusal::Empty => f.write_str("the portal link or query is empty"),
             Refusal::TooLong { max } => {
