@@ -18,17 +18,18 @@
 //! Screenshots of the page, with an accepted and with a refused link, are
 //! left in `target/browser/`.
 
-mod corpus_cases;
+mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use corpus_cases::{decoded_values, host_allowed, load, Case, Expected, Kind};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
+use support::corpus::{decoded_values, load, Case, Expected, Kind};
+use support::oracle::host_allowed;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tower_portal_link::{target_from_query, validate_link};
