@@ -265,40 +265,6 @@ mod tests {
         }
     }
 
-    proptest::proptest! {
-        /// Queries from the bytes that matter, across the scanner's block
-        /// boundaries: the verdict and the stripped query are what a form
-        /// parser implies.
-        #[test]
-        fn agrees_with_a_form_parser(q in "([crylk6bB2%+=&x]{0,3}(crylk|cryl%6b|%63rylk)?){0,30}") {
-            let decoded_name = |piece: &str| {
-                url::form_urlencoded::parse(piece.as_bytes()).next().map(|(k, _)| k.into_owned())
-            };
-            let values = form_values(&q);
-            match find(&q) {
-                Ok(None) => proptest::prop_assert!(values.is_empty()),
-                Ok(Some(v)) => {
-                    proptest::prop_assert_eq!(values.len(), 1);
-                    let decoded = url::form_urlencoded::parse(format!("v={v}").as_bytes())
-                        .next()
-                        .map(|(_, v)| v.into_owned());
-                    proptest::prop_assert_eq!(decoded.as_deref(), Some(values[0].as_str()));
-                }
-                Err(refusal) => {
-                    proptest::prop_assert_eq!(refusal, Refusal::Ambiguous);
-                    proptest::prop_assert!(values.len() >= 2);
-                }
-            }
-            let kept: Vec<&str> = q
-                .split('&')
-                .filter(|piece| decoded_name(piece).as_deref() != Some("crylk"))
-                .collect();
-            let stripped = strip_params(&q, [b"crylk"]);
-            proptest::prop_assert_eq!(stripped.capacity(), stripped.len());
-            proptest::prop_assert_eq!(stripped, kept.join("&"));
-        }
-    }
-
     #[test]
     fn names_are_compared_decoded_whatever_they_hold() {
         // Configured names may hold `%`, `+`, `=` and `&`: only the decoded

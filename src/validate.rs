@@ -394,6 +394,28 @@ mod tests {
     }
 
     #[test]
+    fn rule_7_stands_behind_the_others() {
+        // Configuration refuses an origin that is not valid IDNA; built past
+        // that check, rules 1 to 6 accept its links and rule 7 does not.
+        let mut policy = Policy::PROABONO;
+        policy.origins = std::borrow::Cow::Owned(vec![
+            crate::origin::OriginPattern::https_exact("xn--a.example"),
+            crate::origin::OriginPattern::https_exact("xn--.example"),
+        ]);
+        for link in [
+            "https://xn--a.example/",
+            "https://XN--A.example/x",
+            "https://xn--.example/",
+        ] {
+            assert_eq!(
+                policy.validate_decoded(link),
+                Err(Refusal::ParserMismatch),
+                "{link}"
+            );
+        }
+    }
+
+    #[test]
     fn dns_limits_hold_at_the_edge() {
         let label = "a".repeat(63);
         assert!(check(&format!("https://{label}.proabono.com/")).is_ok());

@@ -10,6 +10,7 @@
 #[path = "../benches/common/mod.rs"]
 mod bench;
 
+#[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
 #[global_allocator]

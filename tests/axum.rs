@@ -1,14 +1,13 @@
 //! axum 0.8 handlers take `PortalTarget` and `Option<PortalTarget>`.
 #![cfg(feature = "axum")]
 
-mod common;
+mod support;
 
-use axum::body::Body;
+use axum::body::{to_bytes, Body};
 use axum::routing::get;
 use axum::Router;
-use common::{GUIDE_CRYLK, GUIDE_LINK};
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use support::{EVIL_CRYLK as EVIL, GUIDE_CRYLK, GUIDE_LINK};
 use tower::ServiceExt;
 use tower_portal_link::{BadRequest, PortalLinkLayer, PortalQuery, PortalTarget};
 
@@ -53,11 +52,9 @@ async fn get_text(app: &Router, uri: &str) -> (StatusCode, String) {
         .await
         .unwrap();
     let status = res.status();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
     (status, String::from_utf8(body.to_vec()).unwrap())
 }
-
-const EVIL: &str = "https%3a%2f%2fevilproabono.com%2f";
 
 #[tokio::test]
 async fn optional_target() {
@@ -111,7 +108,7 @@ async fn bad_request_mode_in_a_router() {
 
 #[tokio::test]
 async fn in_site_query_in_a_router() {
-    const TOKEN: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
+    const TOKEN: &str = support::IN_SITE_QUERY;
     let app = app(PortalLinkLayer::new());
     assert_eq!(
         get_text(&app, &format!("/billing?pa_query={TOKEN}")).await,

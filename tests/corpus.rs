@@ -5,12 +5,14 @@
 //! core gets wrong today: they are reported loudly and skipped, and the test
 //! fails once they pass, so the mark cannot outlive the bug.
 
-mod common;
-mod corpus_cases;
+mod support;
 
-use common::through;
-use corpus_cases::{decoded_values, host_allowed, load, verdict, Expected, Kind, ALL_REFUSALS};
+use tower_portal_link::Refusal;
+
 use http::Request;
+use support::corpus::{decoded_values, load, verdict, Expected, Kind, ALL_REFUSALS};
+use support::oracle::{check_verdict, host_allowed, ALLOWED_DOMAIN};
+use support::through;
 use tower_portal_link::{target_from_query, validate_link, PortalLinkLayer};
 
 #[test]
@@ -57,8 +59,15 @@ fn corpus_is_large_sourced_and_well_formed() {
         }
     }
 
-    // Every rule is exercised by hostile input, not only by the unit tests.
-    for refusal in ALL_REFUSALS {
+    // Every rule is exercised by hostile input, not only by the unit tests;
+    // but for rule 7, which rules 2 to 6 leave nothing to catch under the
+    // default origins (every ASCII host they accept parses to itself): it
+    // stands behind them, and `src/validate.rs` tests it with an origin
+    // built past the configuration checks.
+    for refusal in ALL_REFUSALS
+        .into_iter()
+        .filter(|r| *r != Refusal::ParserMismatch)
+    {
         let n = cases
             .iter()
             .filter(|c| c.kind == Kind::Hostile && c.expected == Expected::Refused(refusal.code()))
@@ -71,27 +80,25 @@ fn corpus_is_large_sourced_and_well_formed() {
     }
 }
 
-#[tokio::test]
-async fn whole_corpus_through_the_layer() {
+#[test]
+fn whole_corpus_through_the_layer() {
     let layer = PortalLinkLayer::new();
     let mut wrong = Vec::new();
     let mut known = 0;
     let cases = load();
     for case in &cases {
-        let seen = through(&layer, &case.query).await;
-        let got = match (&seen.target, seen.refusal) {
-            (Some(target), None) => Expected::Accepted(target.as_str().to_owned()),
-            (None, Some(refusal)) => Expected::Refused(refusal.code()),
-            (None, None) => Expected::Absent,
-            (Some(_), Some(_)) => panic!("{}: both a target and a refusal", case.id),
-        };
+        let seen = through(&layer, &case.query);
         // Code outside tower must reach the same verdict as the layer.
         assert_eq!(
-            verdict(&target_from_query(&case.query)),
-            got,
+            target_from_query(&case.query),
+            seen,
             "{}: target_from_query disagrees with the layer",
             case.id
         );
+        if let Err(broken) = check_verdict(&seen) {
+            panic!("{}: UNSAFE target accepted: {broken}", case.id);
+        }
+        let got = verdict(&seen);
         if let Expected::Accepted(link) = &got {
             // The decoded value alone validates to the same target.
             let values = decoded_values(&case.query);
@@ -100,16 +107,6 @@ async fn whole_corpus_through_the_layer() {
                 validate_link(&values[0]).map(|t| t.as_str().to_owned()),
                 Ok(link.clone()),
                 "{}: validate_link disagrees",
-                case.id
-            );
-            let url = url::Url::parse(link).expect("a target re-parses");
-            assert!(
-                url.scheme() == "https"
-                    && host_allowed(url.host_str().unwrap_or_default())
-                    && url.username().is_empty()
-                    && url.password().is_none()
-                    && url.port().is_none(),
-                "{}: UNSAFE target accepted: {link}",
                 case.id
             );
         }
@@ -178,10 +175,7 @@ fn loud(line: &str) {
 fn naive_accepts(decoded: &str) -> bool {
     let by_parser = url::Url::parse(decoded)
         .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| h.ends_with(corpus_cases::ALLOWED_DOMAIN))
-        })
+        .and_then(|u| u.host_str().map(|h| h.ends_with(ALLOWED_DOMAIN)))
         .unwrap_or(false);
     let authority = decoded
         .split_once("//")
@@ -189,7 +183,7 @@ fn naive_accepts(decoded: &str) -> bool {
         .split('/')
         .next()
         .unwrap_or("");
-    by_parser || authority.ends_with(corpus_cases::ALLOWED_DOMAIN)
+    by_parser || authority.ends_with(ALLOWED_DOMAIN)
 }
 
 /// The corpus is adversarial: a large share of what the layer refuses gets

@@ -2,58 +2,54 @@
 //! downstream services (and their logs) see, and the header source follows
 //! the same rules as the query.
 
-mod common;
+mod support;
 
 use std::convert::Infallible;
 
-use common::capture::Captured;
-use common::{GUIDE_CRYLK, GUIDE_LINK};
 use http::header::REFERRER_POLICY;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use support::{
+    guide_crylk_upper, poll_once, verdict, Bare, Verdict, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK,
+};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_portal_link::{BadRequest, PortalLinkLayer, PortalTarget, Refusal};
-
-/// What the inner service saw of the request.
-#[derive(Debug, Default, Clone)]
-struct Downstream {
-    uri: String,
-    header: Option<String>,
-    target: Option<String>,
-    refusal: Option<Refusal>,
-}
+use tower_portal_link::{BadRequest, PortalLinkLayer, Refusal};
 
 const X_PORTAL_LINK: HeaderName = HeaderName::from_static("x-portal-link");
 
-/// Sends one request through `layer` to a handler that answers what it saw,
-/// optionally setting its own `Referrer-Policy`.
-async fn send(
+/// Sends one request through `layer` to [`Bare`], with the application's
+/// own `Referrer-Policy` set on the response if given. The response's body
+/// is the request as the inner service got it.
+fn send(
     layer: PortalLinkLayer,
     req: Request<()>,
     own_policy: Option<&'static str>,
-) -> Response<Downstream> {
-    let svc = ServiceBuilder::new()
+) -> Response<Request<()>> {
+    let mut svc = ServiceBuilder::new()
         .layer(layer)
-        .service_fn(move |req: Request<()>| async move {
-            let seen = Downstream {
-                uri: req.uri().to_string(),
-                header: req
-                    .headers()
-                    .get(X_PORTAL_LINK)
-                    .map(|v| v.to_str().unwrap().to_owned()),
-                target: req
-                    .extensions()
-                    .get::<PortalTarget>()
-                    .map(|t| t.to_string()),
-                refusal: req.extensions().get::<Refusal>().copied(),
-            };
-            let mut res = Response::new(seen);
+        .map_response(move |mut res: Response<Request<()>>| {
             if let Some(policy) = own_policy {
                 res.headers_mut()
                     .insert(REFERRER_POLICY, HeaderValue::from_static(policy));
             }
-            Ok::<_, Infallible>(res)
-        });
-    svc.oneshot(req).await.unwrap()
+            res
+        })
+        .service(Bare);
+    let Ok(res) = poll_once(&mut svc, req);
+    res
+}
+
+/// The target the inner service got, as text.
+fn target(req: &Request<()>) -> Option<String> {
+    verdict(req)
+        .expect("not refused")
+        .map(|target| target.to_string())
+}
+
+/// The link header the inner service got.
+fn header(req: &Request<()>) -> Option<&str> {
+    req.headers()
+        .get(X_PORTAL_LINK)
+        .map(|v| v.to_str().expect("ASCII"))
 }
 
 fn get(uri: &str) -> Request<()> {
@@ -66,16 +62,16 @@ fn referrer_policy<B>(res: &Response<B>) -> Option<&str> {
         .map(|v| v.to_str().unwrap())
 }
 
-#[tokio::test]
-async fn no_referrer_when_the_url_carried_a_link() {
+#[test]
+fn no_referrer_when_the_url_carried_a_link() {
     for query in [
         format!("crylk={GUIDE_CRYLK}"),
-        "crylk=https%3a%2f%2fevilproabono.com%2f".to_owned(),
+        format!("crylk={EVIL_CRYLK}"),
         "crylk=a&crylk=b".to_owned(),
         "crylk=".to_owned(),
         format!("lang=fr&cryl%6B={GUIDE_CRYLK}"),
     ] {
-        let res = send(PortalLinkLayer::new(), get(&format!("/S?{query}")), None).await;
+        let res = send(PortalLinkLayer::new(), get(&format!("/S?{query}")), None);
         assert_eq!(referrer_policy(&res), Some("no-referrer"), "{query}");
     }
 }
@@ -93,23 +89,22 @@ async fn no_referrer_in_bad_request_mode_too() {
     assert_eq!(referrer_policy(&res), Some("no-referrer"));
 }
 
-#[tokio::test]
-async fn the_applications_own_policy_stands() {
+#[test]
+fn the_applications_own_policy_stands() {
     let res = send(
         PortalLinkLayer::new(),
         get(&format!("/S?crylk={GUIDE_CRYLK}")),
         Some("same-origin"),
-    )
-    .await;
+    );
     assert_eq!(referrer_policy(&res), Some("same-origin"));
     let all: Vec<_> = res.headers().get_all(REFERRER_POLICY).iter().collect();
     assert_eq!(all.len(), 1);
 }
 
-#[tokio::test]
-async fn no_header_added_without_a_link_in_the_url() {
+#[test]
+fn no_header_added_without_a_link_in_the_url() {
     for uri in ["/S", "/S?page=2", "/S?crylkk=1"] {
-        let res = send(PortalLinkLayer::new(), get(uri), None).await;
+        let res = send(PortalLinkLayer::new(), get(uri), None);
         assert_eq!(referrer_policy(&res), None, "{uri}");
     }
     // A link in a header is not in the page's URL, so there is no
@@ -117,13 +112,13 @@ async fn no_header_added_without_a_link_in_the_url() {
     let mut req = get("/pkg.Svc/Method");
     req.headers_mut()
         .insert(X_PORTAL_LINK, HeaderValue::from_static(GUIDE_CRYLK));
-    let res = send(PortalLinkLayer::new().header(X_PORTAL_LINK), req, None).await;
+    let res = send(PortalLinkLayer::new().header(X_PORTAL_LINK), req, None);
     assert_eq!(referrer_policy(&res), None);
-    assert_eq!(res.body().target.as_deref(), Some(GUIDE_LINK));
+    assert_eq!(target(res.body()).as_deref(), Some(GUIDE_LINK));
 }
 
-#[tokio::test]
-async fn the_link_is_stripped_from_the_uri_downstream() {
+#[test]
+fn the_link_is_stripped_from_the_uri_downstream() {
     for (uri, downstream) in [
         (format!("/S?crylk={GUIDE_CRYLK}"), "/S".to_owned()),
         (
@@ -145,10 +140,10 @@ async fn the_link_is_stripped_from_the_uri_downstream() {
             "https://mon-app.com/S?lang=fr".to_owned(),
         ),
     ] {
-        let res = send(PortalLinkLayer::new(), get(&uri), None).await;
-        let seen = res.into_body();
-        assert_eq!(seen.uri, downstream, "{uri}");
-        assert!(!seen.uri.contains("proabono"), "{uri}");
+        let res = send(PortalLinkLayer::new(), get(&uri), None);
+        let seen = res.body().uri().to_string();
+        assert_eq!(seen, downstream, "{uri}");
+        assert!(!seen.contains("proabono"), "{uri}");
     }
 
     // The verdict is still handed on.
@@ -156,17 +151,16 @@ async fn the_link_is_stripped_from_the_uri_downstream() {
         PortalLinkLayer::new(),
         get(&format!("/S?crylk={GUIDE_CRYLK}")),
         None,
-    )
-    .await;
-    assert_eq!(res.body().target.as_deref(), Some(GUIDE_LINK));
+    );
+    assert_eq!(target(res.body()).as_deref(), Some(GUIDE_LINK));
 }
 
-#[tokio::test]
-async fn stripping_can_be_turned_off() {
+#[test]
+fn stripping_can_be_turned_off() {
     let uri = format!("/S?a=1&crylk={GUIDE_CRYLK}");
-    let res = send(PortalLinkLayer::new().strip_link(false), get(&uri), None).await;
-    assert_eq!(res.body().uri, uri);
-    assert_eq!(res.body().target.as_deref(), Some(GUIDE_LINK));
+    let res = send(PortalLinkLayer::new().strip_link(false), get(&uri), None);
+    assert_eq!(res.body().uri().to_string(), uri);
+    assert_eq!(target(res.body()).as_deref(), Some(GUIDE_LINK));
 
     let mut req = get("/pkg.Svc/Method");
     req.headers_mut()
@@ -174,108 +168,99 @@ async fn stripping_can_be_turned_off() {
     let layer = PortalLinkLayer::new()
         .header(X_PORTAL_LINK)
         .strip_link(false);
-    let res = send(layer, req, None).await;
-    assert_eq!(res.body().header.as_deref(), Some(GUIDE_CRYLK));
+    let res = send(layer, req, None);
+    assert_eq!(header(res.body()), Some(GUIDE_CRYLK));
 }
 
-#[tokio::test]
-async fn the_header_is_stripped_too() {
+#[test]
+fn the_header_is_stripped_too() {
     let mut req = get("/pkg.Svc/Method");
     req.headers_mut()
         .insert(X_PORTAL_LINK, HeaderValue::from_static(GUIDE_CRYLK));
-    let res = send(PortalLinkLayer::new().header(X_PORTAL_LINK), req, None).await;
-    assert_eq!(res.body().header, None);
-    assert_eq!(res.body().target.as_deref(), Some(GUIDE_LINK));
+    let res = send(PortalLinkLayer::new().header(X_PORTAL_LINK), req, None);
+    assert_eq!(header(res.body()), None);
+    assert_eq!(target(res.body()).as_deref(), Some(GUIDE_LINK));
 }
 
 /// The verdict for a request with the link in the query and/or headers.
-async fn verdict(query: Option<&str>, headers: &[&'static str]) -> Downstream {
+fn verdict_of(query: Option<&str>, headers: &[&str]) -> Verdict {
     let uri = match query {
         Some(q) => format!("/pkg.Svc/Method?{q}"),
         None => "/pkg.Svc/Method".to_owned(),
     };
     let mut req = get(&uri);
     for value in headers {
-        req.headers_mut()
-            .append(X_PORTAL_LINK, HeaderValue::from_static(value));
+        let value = HeaderValue::from_str(value).expect("a header value");
+        req.headers_mut().append(X_PORTAL_LINK, value);
     }
-    send(PortalLinkLayer::new().header(X_PORTAL_LINK), req, None)
-        .await
-        .into_body()
+    let res = send(PortalLinkLayer::new().header(X_PORTAL_LINK), req, None);
+    verdict(res.body())
 }
 
-#[tokio::test]
-async fn header_source_follows_the_same_rules() {
-    let ok = |seen: Downstream| {
-        assert_eq!(seen.refusal, None);
-        assert_eq!(seen.target.as_deref(), Some(GUIDE_LINK));
+#[test]
+fn header_source_follows_the_same_rules() {
+    let ok = |seen: Verdict| {
+        let target = seen.expect("accepted").expect("a target");
+        assert_eq!(target.as_str(), GUIDE_LINK);
     };
-    let refused = |seen: Downstream, why: Refusal| {
-        assert_eq!(seen.target, None);
-        assert_eq!(seen.refusal, Some(why));
-    };
-    let guide_upper: &'static str = "https%3A%2F%2Fmon-app.via.proabono.com%2Fsubscribe-offer%2F0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+    let refused = |seen: Verdict, why: Refusal| assert_eq!(seen, Err(why));
     let guide_query = format!("crylk={GUIDE_CRYLK}");
 
-    ok(verdict(None, &[GUIDE_CRYLK]).await);
+    ok(verdict_of(None, &[GUIDE_CRYLK]));
     // The same link in both, even encoded differently: they agree.
-    ok(verdict(Some(&guide_query), &[guide_upper]).await);
+    ok(verdict_of(Some(&guide_query), &[&guide_crylk_upper()]));
     // Same rules as the query.
+    refused(verdict_of(None, &[EVIL_CRYLK]), Refusal::HostNotAllowed);
     refused(
-        verdict(None, &["https%3a%2f%2fevilproabono.com%2f"]).await,
-        Refusal::HostNotAllowed,
-    );
-    refused(
-        verdict(None, &["https%3a%2f%2fevil.com%5c.proabono.com"]).await,
+        verdict_of(None, &["https%3a%2f%2fevil.com%5c.proabono.com"]),
         Refusal::ForbiddenCharacter,
     );
-    refused(verdict(None, &[""]).await, Refusal::Empty);
+    refused(verdict_of(None, &[""]), Refusal::Empty);
     // Twice in the headers.
     refused(
-        verdict(None, &[GUIDE_CRYLK, GUIDE_CRYLK]).await,
+        verdict_of(None, &[GUIDE_CRYLK, GUIDE_CRYLK]),
         Refusal::Ambiguous,
     );
     // Query and header disagree, or only one of them is valid.
     refused(
-        verdict(
+        verdict_of(
             Some(&guide_query),
             &["https%3a%2f%2fdemo-eur.proabono.com%2fportal-anon"],
-        )
-        .await,
+        ),
         Refusal::Ambiguous,
     );
     refused(
-        verdict(Some(&guide_query), &["https%3a%2f%2fevil.com%2f"]).await,
+        verdict_of(Some(&guide_query), &["https%3a%2f%2fevil.com%2f"]),
         Refusal::Ambiguous,
     );
     refused(
-        verdict(Some("crylk=https%3a%2f%2fevil.com%2f"), &[GUIDE_CRYLK]).await,
+        verdict_of(Some("crylk=https%3a%2f%2fevil.com%2f"), &[GUIDE_CRYLK]),
         Refusal::Ambiguous,
     );
     // Both refused: the query's reason.
     refused(
-        verdict(
+        verdict_of(
             Some("crylk=https%3a%2f%2fevil.com%2f"),
             &["https%3a%2f%2fa.proabono.com%3a8443%2f"],
-        )
-        .await,
+        ),
         Refusal::HostNotAllowed,
     );
 }
 
-#[tokio::test]
-async fn headers_are_ignored_unless_configured() {
+#[test]
+fn headers_are_ignored_unless_configured() {
     let mut req = get("/S");
     req.headers_mut()
         .insert(X_PORTAL_LINK, HeaderValue::from_static(GUIDE_CRYLK));
-    let seen = send(PortalLinkLayer::new(), req, None).await.into_body();
-    assert_eq!(seen.target, None);
-    assert_eq!(seen.header.as_deref(), Some(GUIDE_CRYLK));
+    let res = send(PortalLinkLayer::new(), req, None);
+    assert_eq!(verdict(res.body()), Ok(None));
+    assert_eq!(header(res.body()), Some(GUIDE_CRYLK));
 }
 
+#[cfg(feature = "tracing")]
 #[tokio::test(flavor = "current_thread")]
 async fn trace_layer_inside_never_records_the_link() {
-    let captured = Captured::default();
+    let captured = support::capture::Captured::default();
     let _guard = captured.install(tracing::Level::TRACE);
 
     let svc = ServiceBuilder::new()

@@ -3,19 +3,20 @@
 //! `crylk`; and the hooks (a custom refusal response, an observer) never
 //! let a refused value through.
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http::header::REFERRER_POLICY;
 use http::{Request, Response, StatusCode};
+use support::{GUIDE_CRYLK, IN_SITE_QUERY};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_portal_link::{PortalLinkLayer, PortalQuery, PortalTarget, Refusal};
 
 /// A query from ProAbono's documentation of the In-Site installation.
-const TOKEN: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
-const GUIDE_CRYLK: &str =
-    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+const TOKEN: &str = IN_SITE_QUERY;
 
 /// What the handler saw.
 #[derive(Debug, Default)]

@@ -1,7 +1,9 @@
 //! The layer among the tower-http layers services actually stack
 //! (`SetRequestIdLayer`, `TraceLayer`, `PropagateRequestIdLayer`,
 //! `CompressionLayer`, `TimeoutLayer`), in the two orders that make sense,
-//! served by hyper over loopback and called with a real HTTP/1.1 client.
+//! called in process by a client that accepts gzip (tower-http's
+//! `DecompressionLayer`). Serving over sockets is the example crates' to
+//! test (`examples/hyper`).
 //!
 //! - Outermost: the link is stripped before anything else sees the request,
 //!   so `TraceLayer`'s default span, which records the URI, never holds it.
@@ -10,35 +12,30 @@
 //!   it sees still carries the link.
 //!
 //! Either way the handler gets its `PortalTarget`, and the trace output
-//! holds no part of any link.
+//! holds no part of any link. Needs the `tracing` feature, for the capture.
+#![cfg(feature = "tracing")]
 
-mod common;
+mod support;
 
 use std::convert::Infallible;
-use std::io::Read;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::capture::Captured;
-use common::loopback::{bounded, listener, send};
-use common::{GUIDE_CRYLK, GUIDE_LINK};
-use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, REFERRER_POLICY};
+use axum::body::{to_bytes, Body, Bytes, HttpBody};
+use http::header::{CONTENT_ENCODING, REFERRER_POLICY};
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tower::{Service, ServiceBuilder};
+use support::capture::Captured;
+use support::{verdict, GUIDE_CRYLK, GUIDE_LINK};
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_http::compression::CompressionLayer;
+use tower_http::decompression::DecompressionLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use tower_portal_link::{PortalLinkLayer, PortalTarget, Refusal};
+use tower_portal_link::PortalLinkLayer;
 
 const EVIL_CRYLK: &str = "https%3a%2f%2fevilproabono.com%2fSECRET-TOKEN";
 
@@ -54,68 +51,59 @@ impl MakeRequestId for Sequential {
 }
 
 /// What the handler saw: the layer's verdict and the request id.
-async fn handler(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let ext = req.extensions();
-    let verdict = match (ext.get::<PortalTarget>(), ext.get::<Refusal>()) {
-        (Some(target), _) => format!("portal: {target}"),
-        (None, Some(refusal)) => format!("refused: {}", refusal.code()),
-        (None, None) => "none".to_owned(),
+async fn handler(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let verdict = match verdict(&req) {
+        Ok(Some(target)) => format!("portal: {target}"),
+        Err(refusal) => format!("refused: {}", refusal.code()),
+        Ok(None) => "none".to_owned(),
     };
     let id = req
         .headers()
         .get("x-request-id")
         .map(|id| id.to_str().unwrap_or("?"));
     let body = format!("{verdict}\nrequest-id: {}\n", id.unwrap_or("none"));
-    Ok(Response::new(Full::from(body)))
+    Ok(Response::new(Body::from(body)))
 }
 
-async fn serve<S, B>(service: S) -> SocketAddr
+/// `GET path` from a client that accepts gzip: the response, checked to
+/// have come compressed, with its body decompressed to text.
+async fn get_gzip<S, B>(stack: S, path: &str) -> Response<String>
 where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError> + Send,
 {
-    let (listener, addr) = listener().await;
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.expect("accept");
-            let service = TowerToHyperService::new(service.clone());
-            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    addr
-}
-
-/// `GET path` asking for gzip; the status and the decompressed text.
-async fn get_gzip(addr: SocketAddr, path: &str) -> (StatusCode, Response<String>) {
-    let req = Request::get(path)
-        .header(ACCEPT_ENCODING, "gzip")
-        .body(Full::default())
-        .unwrap();
-    let res = send(addr, req).await;
-    assert_eq!(
-        res.headers().get(CONTENT_ENCODING).map(|v| v.as_bytes()),
-        Some(&b"gzip"[..]),
-        "CompressionLayer compressed the handler's answer"
-    );
-    let (parts, body) = res.into_parts();
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&body[..])
-        .read_to_string(&mut text)
-        .expect("a gzip body");
-    (parts.status, Response::from_parts(parts, text))
+    let client = ServiceBuilder::new()
+        .layer(DecompressionLayer::new())
+        .map_response(|res: Response<B>| {
+            assert_eq!(
+                res.headers().get(CONTENT_ENCODING).map(|v| v.as_bytes()),
+                Some(&b"gzip"[..]),
+                "CompressionLayer compressed the handler's answer"
+            );
+            res
+        })
+        .service(stack);
+    let req = Request::get(path).body(Body::empty()).unwrap();
+    let (parts, body) = client.oneshot(req).await.unwrap().into_parts();
+    let body = to_bytes(Body::new(body), usize::MAX).await.unwrap();
+    let text = String::from_utf8(body.to_vec()).expect("a UTF-8 body");
+    Response::from_parts(parts, text)
 }
 
 /// The exchanges both orders must get right.
-async fn exercise(addr: SocketAddr) {
-    let (status, res) =
-        get_gzip(addr, &format!("/Subscriptions?crylk={GUIDE_CRYLK}&lang=fr")).await;
-    assert_eq!(status, StatusCode::OK);
+async fn exercise<S, B>(stack: S)
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError> + Send,
+{
+    let res = get_gzip(
+        stack.clone(),
+        &format!("/Subscriptions?crylk={GUIDE_CRYLK}&lang=fr"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
         res.body(),
         &format!("portal: {GUIDE_LINK}\nrequest-id: 1\n")
@@ -123,8 +111,8 @@ async fn exercise(addr: SocketAddr) {
     assert_eq!(res.headers()["x-request-id"], "1");
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
 
-    let (status, res) = get_gzip(addr, &format!("/Subscriptions?crylk={EVIL_CRYLK}&lang=fr")).await;
-    assert_eq!(status, StatusCode::OK);
+    let res = get_gzip(stack, &format!("/Subscriptions?crylk={EVIL_CRYLK}&lang=fr")).await;
+    assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.body(), "refused: host_not_allowed\nrequest-id: 2\n");
     assert_eq!(res.headers()["x-request-id"], "2");
     assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
@@ -155,7 +143,7 @@ async fn outermost_the_trace_records_the_stripped_uri() {
             Duration::from_secs(10),
         ))
         .service_fn(handler);
-    bounded(exercise(serve(service).await)).await;
+    exercise(service).await;
 
     let trace = captured.text();
     // The default span records the whole URI: what the layer left of it.
@@ -171,7 +159,7 @@ async fn innermost_with_a_path_only_span() {
         .layer(SetRequestIdLayer::x_request_id(Sequential::default()))
         .layer(
             // The URI still carries the link out here: record the path only.
-            TraceLayer::new_for_http().make_span_with(|req: &Request<Incoming>| {
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 tracing::debug_span!("request", method = %req.method(), path = req.uri().path())
             }),
         )
@@ -183,7 +171,7 @@ async fn innermost_with_a_path_only_span() {
         ))
         .layer(PortalLinkLayer::new())
         .service_fn(handler);
-    bounded(exercise(serve(service).await)).await;
+    exercise(service).await;
 
     let trace = captured.text();
     assert_no_link_in(&trace);

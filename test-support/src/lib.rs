@@ -1,6 +1,7 @@
-//! What the example crates' tests share: the link of ProAbono's guide, and
-//! real sockets (a listener on 127.0.0.1 and an ephemeral port, an HTTP/1.1
-//! client, and a time bound on both).
+//! What the workspace's tests share without the library's types: the link
+//! of ProAbono's guide (the library's tests and the example crates'), and,
+//! for the example crates, real sockets (a listener on 127.0.0.1 and an
+//! ephemeral port, an HTTP/1.1 client, and a time bound on both).
 #![deny(missing_docs)]
 
 use std::future::Future;

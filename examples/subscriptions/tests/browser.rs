@@ -29,8 +29,11 @@
 //! Screenshots of the page, with an accepted link, a refused link and an
 //! In-Site query, are left in `target/browser/`.
 
-#[path = "../../../tests/corpus_cases/mod.rs"]
+#[path = "../../../tests/support/corpus.rs"]
+#[allow(dead_code)]
 mod corpus_cases;
+#[path = "../../../tests/support/oracle.rs"]
+mod oracle;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -42,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use corpus_cases::{decoded_values, host_allowed, load, Case, Expected, Kind};
+use corpus_cases::{decoded_values, load, Case, Expected, Kind};
 use fantoccini::{Client, ClientBuilder};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -50,6 +53,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
+use oracle::host_allowed;
 use rcgen::PublicKeyData as _;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};

@@ -236,8 +236,8 @@ async fn a_query_is_refused_beside_a_link_or_repeated() {
         assert_eq!(iframe_src(&html), DEFAULT_FALLBACK, "{uri}");
         assert_eq!(
             source_line(&html),
-            "Portal link: fallback (refused: the portal link or query parameter appears more \
-             than once)",
+            "Portal link: fallback (refused: the portal link or query appears more than \
+             once, or both are present)",
             "{uri}"
         );
     }

@@ -1,14 +1,10 @@
-//! The adversarial corpus (`tests/corpus.json`), shared by the corpus test
-//! and the browser differential.
-#![allow(dead_code)]
+//! The loader of the adversarial corpus (`tests/corpus.json`), for the
+//! corpus test and the browser differential.
 
 use std::collections::HashSet;
 
 use serde::Deserialize;
 use tower_portal_link::{PortalTarget, Refusal};
-
-/// The one domain that `PortalLinkLayer::new()` allows, with its subdomains.
-pub const ALLOWED_DOMAIN: &str = "proabono.com";
 
 /// Every `Refusal` the default policy can produce, so that codes in the
 /// corpus can be checked and turned back into the page's wording.
@@ -131,14 +127,6 @@ pub fn refusal_for(code: &str) -> Refusal {
         .iter()
         .find(|r| r.code() == code)
         .unwrap_or_else(|| panic!("unknown refusal code {code:?}"))
-}
-
-/// Is `host` (lower-case) `proabono.com` or one of its subdomains?
-pub fn host_allowed(host: &str) -> bool {
-    host == ALLOWED_DOMAIN
-        || host
-            .strip_suffix(ALLOWED_DOMAIN)
-            .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
 }
 
 /// Every value of `crylk` in `query`, decoded once as a form parser does.

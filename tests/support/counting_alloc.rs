@@ -1,11 +1,10 @@
 //! A global allocator that keeps count of this thread's heap use, so that
-//! the test harness's other threads do not count. Shared by the allocation
-//! tests, the properties and the fuzz target; each registers it itself:
+//! the test harness's other threads do not count. The fuzz target includes
+//! this file by path. Each test binary that counts registers it itself:
 //!
 //! ```ignore
-//! mod counting_alloc;
 //! #[global_allocator]
-//! static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
+//! static GLOBAL: support::counting_alloc::Counting = support::counting_alloc::Counting;
 //! ```
 #![allow(dead_code)]
 
