@@ -18,9 +18,7 @@ use tower_portal_link::{PortalLink, PortalLinkLayer};
 use url::form_urlencoded;
 use url::Url;
 
-/// The `crylk` value of ProAbono's guide, as it stands in the query.
-pub const GUIDE_CRYLK: &str =
-    "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+pub use test_support::GUIDE_CRYLK;
 
 /// A query with the usual campaign parameters and no link.
 pub const TYPICAL: &str =
@@ -32,7 +30,7 @@ pub const ESCAPED: &str =
     "q=%C3%A9t%C3%A9+2026&name=Fran%C3%A7ois+Dupont&%63ountry=FR&redirect=%2Fhome%3Ftab%3D1&lang=fr";
 
 /// A valid `pa_query` token (ProAbono's other portal parameter).
-pub const PA_QUERY: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
+pub use test_support::IN_SITE_QUERY as PA_QUERY;
 
 /// The guide's link moved to a foreign host.
 pub const HOSTILE_FOREIGN: &str =

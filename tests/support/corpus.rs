@@ -11,7 +11,7 @@ use tower_portal_link::{PortalTarget, Refusal};
 pub const ALL_REFUSALS: [Refusal; 10] = [
     Refusal::Ambiguous,
     Refusal::Empty,
-    Refusal::TooLong { max: 2048 },
+    Refusal::TooLong { max: 512 },
     Refusal::InvalidUtf8,
     Refusal::ForbiddenCharacter,
     Refusal::SchemeNotAllowed,
