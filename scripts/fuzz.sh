@@ -38,7 +38,7 @@ if [ "$i" -eq 0 ]; then
 fi
 echo "seeded $i inputs from tests/corpus.json"
 
-# -max_len: twice the 2048-byte limit and more, so that too-long values,
+# -max_len: sixteen times the 512-byte limit, so that too-long values,
 # and queries much longer than any link, are explored too.
 # -malloc_limit_mb: any single allocation over 64 MiB is a finding.
 cargo fuzz build --fuzz-dir fuzz "$target"
