@@ -2,11 +2,12 @@
 //! one of the layer's parameters.
 //!
 //! Nearly every query carries none, so nearly all the work is telling, for
-//! each `&`, that the byte after it starts no parameter name. This module
-//! does it sixteen pairs of bytes at a time: a block is looked at byte by
-//! byte only when one of its `&`s is followed by a candidate byte.
-//! `benches/instructions.rs` measures it against [`tests::plain`], a
-//! `memchr` loop over the `&`s, which is also the oracle of its tests.
+//! each `&`, that the byte after it starts no name. This module does it
+//! sixteen pairs of bytes at a time: a block is looked at byte by byte only
+//! when one of its `&`s is followed by a candidate byte. The `scan_only`
+//! group of `benches/instructions.rs` compiles this file beside its plain
+//! version, a `memchr` loop over the `&`s (also the oracle of the tests
+//! below), and measures both on queries without a link.
 
 /// Bytes that may start a name: the first bytes of the names, and `%`,
 /// which may decode to one of them. Repeat a byte to fill the array.
