@@ -22,23 +22,17 @@ pub(crate) fn for_each_candidate(query: &[u8], firsts: Firsts, mut f: impl FnMut
     if query.first().is_some_and(|&b| starts_name(b)) {
         f(0);
     }
-    let mut blocks = query.chunks_exact(16);
     let mut at = 0;
-    for block in &mut blocks {
-        // The byte after the block, for its last `&`; a NUL past the end,
-        // which starts no name.
-        let next = query.get(at + 16).copied().unwrap_or(0);
-        let mut window = [0u8; 17];
-        window[..16].copy_from_slice(block);
-        window[16] = next;
-        if any_candidate(&window, firsts) {
-            report(&window, at, starts_name, &mut f);
+    // Each block of sixteen `&`s and the byte after it, read in place.
+    while let Some(window) = query.get(at..).and_then(<[u8]>::first_chunk::<17>) {
+        if any_candidate(window, firsts) {
+            report(window, at, starts_name, &mut f);
         }
         at += 16;
     }
-    // The last bytes, padded with NULs.
-    let tail = blocks.remainder();
-    if !tail.is_empty() {
+    // The last bytes, padded with NULs, which start no name.
+    let tail = &query[at..];
+    if tail.len() > 1 {
         let mut window = [0u8; 17];
         window[..tail.len()].copy_from_slice(tail);
         if any_candidate(&window, firsts) {
