@@ -6,6 +6,8 @@ use subscriptions::{app, Settings};
 
 const GUIDE_CRYLK: &str =
     "https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349";
+/// A query of ProAbono's In-Site documentation.
+const IN_SITE_QUERY: &str = "OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y";
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -27,5 +29,6 @@ async fn main() -> std::io::Result<()> {
     println!("Subscription page listening on http://{addr}");
     println!("Open: http://{addr}/Subscriptions?crylk={GUIDE_CRYLK}");
     println!("Refused: http://{addr}/Subscriptions?crylk=https%3a%2f%2fevilproabono.com%2f");
+    println!("In-Site: http://{addr}/Subscriptions?pa_query={IN_SITE_QUERY}");
     axum::serve(listener, app(settings)).await
 }

@@ -121,6 +121,13 @@ async fn binary_prints_links_that_open_the_page() {
     let res = get(addr, &refused).await;
     assert!(text(&res).contains(&format!(r#" src="{fallback}""#)));
     assert!(text(&res).contains("fallback (refused: the portal link"));
+
+    let (at, in_site) = split_url(&binary.line("In-Site: ").await);
+    assert_eq!(at, addr);
+    assert_eq!(in_site, format!("/Subscriptions?pa_query={IN_SITE_QUERY}"));
+    let res = get(addr, &in_site).await;
+    assert!(text(&res).contains("ProAbonoPortal.open("));
+    assert!(text(&res).contains(IN_SITE_QUERY));
 }
 
 #[tokio::test]
