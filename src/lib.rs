@@ -233,7 +233,7 @@
 //!    a downstream parser sees.
 //! 2. **A valid URL string.** The decoded value is non-empty, valid UTF-8,
 //!    made of WHATWG URL code points and `%XX` escapes only, with at most
-//!    one `#`: no control character, whitespace, backslash, `"<>[]^`{|}`
+//!    one `#`: no control character, whitespace, backslash, `` "<>[]^`{|} ``
 //!    or lone `%`. Parsers strip, reinterpret or encode these differently
 //!    (Chromium encodes `|` and `^` in a path, the `url` crate does not);
 //!    refusing them leaves one reading of the link. It is at most the

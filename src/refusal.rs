@@ -35,25 +35,30 @@ pub enum Refusal {
     /// Rule 2: the decoded value is not valid UTF-8 (also for a
     /// [`PortalQuery`](crate::PortalQuery)).
     InvalidUtf8,
-    /// Rule 2: the decoded value contains a control character, whitespace
-    /// (including a `+` in the raw query, which decodes to a space) or a
-    /// backslash; for a [`PortalQuery`](crate::PortalQuery), a character
-    /// other than an ASCII letter, digit, `-` or `_`.
+    /// Rule 2: the decoded link is not a valid URL string: a character that
+    /// is not a URL code point (a control character, whitespace, including
+    /// a `+` in the raw query, which decodes to a space, a backslash,
+    /// `` "<>[]^`{|} ``), a `%` that starts no escape, or a second `#`; for a
+    /// [`PortalQuery`](crate::PortalQuery), a character other than an ASCII
+    /// letter, digit, `-` or `_`.
     ForbiddenCharacter,
-    /// Rule 3: the link does not start with `https://` (or `http://`, where
-    /// plain HTTP is allowed).
+    /// Rule 3: the link does not start with `https://` or `http://`, or no
+    /// allowed origin has its scheme.
     SchemeNotAllowed,
-    /// Rules 4 and 5: the authority is not plain `host[:port]` made of ASCII
-    /// letters, digits, `-` and `.`, or the host has an empty label or a
-    /// trailing dot.
+    /// Rule 4: the authority is not plain `host[:port]` made of ASCII
+    /// letters, digits, `-` and `.`, or the host has an empty label, a
+    /// trailing dot, a label over 63 bytes or more than 253 bytes in all.
     MalformedAuthority,
-    /// Rule 5: the host is neither an allowed domain, nor a subdomain of one,
-    /// nor an allowed exact host.
+    /// Rule 5: no allowed origin of the link's scheme has its host, exactly
+    /// or, for a `*.` origin, as a subdomain without punycode labels.
     HostNotAllowed,
-    /// Rule 6: the port is neither the scheme's default nor an allowed port.
+    /// Rule 6: the origins that have the link's scheme and host have
+    /// another port.
     PortNotAllowed,
     /// Rule 7: the WHATWG URL parser does not read the link the way the
     /// checks above did (another scheme or host, credentials, or no parse).
+    /// A backstop: under the origins the configuration accepts, rules 2 to
+    /// 6 refuse first whatever it would catch.
     ParserMismatch,
 }
 

@@ -238,7 +238,7 @@ const INLINE: usize = 256;
 /// Parsers differ on everything else: WHATWG parsers strip tabs and
 /// newlines anywhere, trim leading and trailing C0 controls and spaces,
 /// read `\` as `/`, and browsers and the `url` crate percent-encode
-/// `"<>^`{|}` and a lone `%` differently. Refusing them leaves one reading
+/// `` "<>^`{|} `` and a lone `%` differently. Refusing them leaves one reading
 /// of the link, the same for the layer, the `url` crate and the browser.
 ///
 /// Each non-ASCII character counts for its percent-encoded length against
