@@ -294,8 +294,9 @@ impl<R> PortalLinkLayer<R> {
     }
 
     /// The verdict this layer reaches for a raw query string (the part of
-    /// the URI after `?`, still encoded), for code outside tower:
-    /// `Ok(None)` when the parameter is absent.
+    /// the URI after `?`, still encoded), for code outside tower: as
+    /// [`target_from_query`](crate::target_from_query), with this layer's
+    /// parameters and origins.
     ///
     /// ```
     /// use tower_portal_link::PortalLinkLayer;

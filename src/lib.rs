@@ -384,9 +384,10 @@ struct ReadmeDoctests;
 /// The verdict of [`PortalLinkLayer::new`]'s policy for a raw query string
 /// (the part of the URI after `?`, still encoded), for code outside tower.
 ///
-/// `Ok(None)` when `crylk` is absent, `Ok(Some(target))` for a valid link,
-/// `Err(refusal)` for one that is present but refused: exactly what the
-/// layer inserts as a request extension. For another policy, use
+/// `Ok(Some(target))` for a valid link; `Err(refusal)` whenever the layer
+/// would insert a [`Refusal`]: a refused link, a refused `pa_query`, or both
+/// parameters at once; `Ok(None)` otherwise (no link, or only a valid
+/// `pa_query`, which [`PortalQuery::parse`] reads). For another policy, use
 /// [`PortalLinkLayer::target_from_query`].
 ///
 /// ```

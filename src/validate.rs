@@ -122,12 +122,10 @@ impl Policy {
         })
     }
 
-    /// Rules 2 to 7 for a decoded link of at most the maximum length, in a
-    /// buffer of its own (its host is lower-cased in place).
+    /// Rules 2 to 7 for a non-empty decoded link of at most the maximum
+    /// length (both callers check), in a buffer of its own (its host is
+    /// lower-cased in place).
     fn validate_owned(&self, link: &mut str) -> Result<PortalTarget, Refusal> {
-        if link.is_empty() {
-            return Err(Refusal::Empty);
-        }
         clean(link, self.max_len)?;
 
         // Rule 3.
