@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::header::REFERRER_POLICY;
-use http::{HeaderValue, Response};
+use http::{HeaderMap, HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -64,24 +64,28 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = match this.kind.project() {
-            KindProj::Inner { future } => match future.poll(cx) {
-                Poll::Ready(Ok(response)) => response,
-                other => return other,
-            },
-            KindProj::Refused { response } => *response
+        let mut poll = match this.kind.project() {
+            // Nearly every request: the inner response, untouched.
+            KindProj::Inner { future } if !*this.no_referrer => return future.poll(cx),
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Refused { response } => Poll::Ready(Ok(*response
                 .take()
-                .expect("ResponseFuture polled after completion"),
+                .expect("ResponseFuture polled after completion"))),
         };
-        if *this.no_referrer {
-            // A policy the application chose itself stands.
-            response
-                .headers_mut()
-                .entry(REFERRER_POLICY)
-                .or_insert(HeaderValue::from_static("no-referrer"));
+        if let Poll::Ready(Ok(response)) = &mut poll {
+            set_no_referrer(response.headers_mut());
         }
-        Poll::Ready(Ok(response))
+        poll
     }
+}
+
+/// Adds `Referrer-Policy: no-referrer`, unless the application chose a
+/// policy itself. Out of line: only a request that carried a parameter
+/// gets here.
+fn set_no_referrer(headers: &mut HeaderMap) {
+    headers
+        .entry(REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
 }
 
 impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {

@@ -71,7 +71,7 @@ impl<R> PortalLinkLayer<R> {
     ///
     /// If `name` is empty or not printable ASCII without spaces.
     pub fn parameter(mut self, name: &str) -> Self {
-        self.policy_mut().param = Cow::Owned(config_param(name));
+        self.policy_mut().set_param(config_param(name));
         self
     }
 
@@ -186,10 +186,8 @@ impl<R> PortalLinkLayer<R> {
         I: IntoIterator<Item = O>,
         O: AsRef<str>,
     {
-        let mut policy = Policy {
-            origins: Cow::Borrowed(&[]),
-            ..(*self.policy).clone()
-        };
+        let mut policy = (*self.policy).clone();
+        policy.origins = Cow::Borrowed(&[]);
         for origin in origins {
             policy.add_origin(OriginPattern::parse(origin.as_ref())?);
         }
@@ -215,10 +213,10 @@ impl<R> PortalLinkLayer<R> {
     pub fn query_parameter(mut self, name: &str) -> Self {
         let name = config_param(name);
         assert!(
-            name != self.policy.param,
+            name != self.policy.param(),
             "tower-portal-link: the link and the query need two parameter names"
         );
-        self.policy_mut().query_param = Cow::Owned(name);
+        self.policy_mut().set_query_param(name);
         self
     }
 

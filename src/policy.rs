@@ -7,6 +7,8 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use crate::origin::{OriginPattern, Scheme};
+use crate::query::{firsts, names_any};
+use crate::scan::Firsts;
 use crate::Refusal;
 
 /// The validation policy. Kept behind an `Arc` by the layer and the service,
@@ -17,9 +19,12 @@ use crate::Refusal;
 #[derive(Clone)]
 pub(crate) struct Policy {
     /// The parameter that carries a link (`crylk`).
-    pub(crate) param: Cow<'static, str>,
+    param: Cow<'static, str>,
     /// The parameter that carries an In-Site query (`pa_query`).
-    pub(crate) query_param: Cow<'static, str>,
+    query_param: Cow<'static, str>,
+    /// The bytes the two names' pairs may start with, ready for the scan;
+    /// the setters keep them in step with the names.
+    firsts: Firsts,
     /// A request header that may carry the link too, encoded as in a query.
     pub(crate) header: Option<HeaderName>,
     /// Remove the parameter from the URI (and the header from the request)
@@ -64,6 +69,7 @@ impl Policy {
     pub(crate) const PROABONO: Policy = Policy {
         param: Cow::Borrowed(DEFAULT_PARAM),
         query_param: Cow::Borrowed(DEFAULT_QUERY_PARAM),
+        firsts: firsts([DEFAULT_PARAM.as_bytes(), DEFAULT_QUERY_PARAM.as_bytes()]),
         header: None,
         strip: true,
         origins: Cow::Borrowed(&[
@@ -78,6 +84,35 @@ impl Policy {
     #[inline]
     pub(crate) fn names(&self) -> [&[u8]; 2] {
         [self.param.as_bytes(), self.query_param.as_bytes()]
+    }
+
+    /// The bytes the pairs named by [`Policy::names`] may start with.
+    #[inline]
+    pub(crate) fn firsts(&self) -> &Firsts {
+        &self.firsts
+    }
+
+    /// The parameter that carries a link.
+    pub(crate) fn param(&self) -> &str {
+        &self.param
+    }
+
+    /// Renames the parameter that carries a link.
+    pub(crate) fn set_param(&mut self, name: String) {
+        self.param = Cow::Owned(name);
+        self.firsts = firsts(self.names());
+    }
+
+    /// Renames the parameter that carries an In-Site query.
+    pub(crate) fn set_query_param(&mut self, name: String) {
+        self.query_param = Cow::Owned(name);
+        self.firsts = firsts(self.names());
+    }
+
+    /// Whether some pair of `query` is named after one of the parameters.
+    #[inline]
+    pub(crate) fn names_any(&self, query: &str) -> bool {
+        names_any(query.as_bytes(), self.names(), &self.firsts)
     }
 
     /// Rules 5 and 6: some allowed origin has this scheme, host and port.

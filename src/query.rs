@@ -10,7 +10,7 @@
 //!
 //! Which pairs may carry a name is [`crate::scan`]'s to find.
 
-use crate::scan::for_each_candidate;
+use crate::scan::{candidates_from, for_each_candidate, Firsts};
 use crate::Refusal;
 
 /// What the scan found for one name: nothing, the raw (still encoded)
@@ -26,9 +26,20 @@ pub(crate) type Found<'q> = Option<Result<&'q [u8], Refusal>>;
 pub(crate) fn find_params<'q, const N: usize>(
     query: &'q [u8],
     names: [&[u8]; N],
+    firsts: &Firsts,
+) -> [Found<'q>; N] {
+    find_params_from(query, names, firsts, 0)
+}
+
+/// [`find_params`] over the pairs at `from` and after it.
+fn find_params_from<'q, const N: usize>(
+    query: &'q [u8],
+    names: [&[u8]; N],
+    firsts: &Firsts,
+    from: usize,
 ) -> [Found<'q>; N] {
     let mut found = [None; N];
-    for_each_named_pair(query, names, |which, start, value| {
+    for_each_named_pair(query, names, firsts, from, |which, start, value| {
         found[which] = match found[which] {
             None => Some(Ok(pair_value(query, start, value))),
             Some(_) => Some(Err(Refusal::Ambiguous)),
@@ -37,22 +48,37 @@ pub(crate) fn find_params<'q, const N: usize>(
     found
 }
 
+/// Whether any pair of `query` is named by one of `names` (whose first
+/// bytes are `firsts`, from [`firsts`]): the test every
+/// request with a query takes. Not generic, so compiled once, here, and
+/// called rather than copied into each service that asks.
+pub(crate) fn names_any(query: &[u8], names: [&[u8]; 2], firsts: &Firsts) -> bool {
+    // Most queries have no pair that might be named so, and end here; the
+    // others are read on from where the first such pair may be.
+    candidates_from(query, firsts)
+        .is_some_and(|from| find_params_from(query, names, firsts, from) != [None, None])
+}
+
 /// `query` without the pairs named by any of `names`, every other byte in
 /// its place: other parameters keep their order and their exact encoding.
 ///
 /// Sized exactly before it is filled, so that the caller's URI is built
 /// from it without another allocation.
-pub(crate) fn strip_params<const N: usize>(query: &str, names: [&[u8]; N]) -> String {
+pub(crate) fn strip_params<const N: usize>(
+    query: &str,
+    names: [&[u8]; N],
+    firsts: &Firsts,
+) -> String {
     let bytes = query.as_bytes();
     let mut removed = 0;
-    for_each_removed(bytes, names, |start, end| removed += end - start);
+    for_each_removed(bytes, names, firsts, |start, end| removed += end - start);
     let mut out = String::with_capacity(bytes.len() - removed);
     if removed == bytes.len() {
         // The link was the whole query: the common case.
         return out;
     }
     let mut kept_from = 0;
-    for_each_removed(bytes, names, |start, end| {
+    for_each_removed(bytes, names, firsts, |start, end| {
         // Removed ranges start and end next to an ASCII `&` (or at an end
         // of the query): always character boundaries.
         out.push_str(&query[kept_from..start]);
@@ -68,14 +94,11 @@ pub(crate) fn strip_params<const N: usize>(query: &str, names: [&[u8]; N]) -> St
 fn for_each_named_pair<const N: usize>(
     query: &[u8],
     names: [&[u8]; N],
+    firsts: &Firsts,
+    from: usize,
     mut f: impl FnMut(usize, usize, usize),
 ) {
-    // Only a pair that starts with a name's first byte, or with an escape
-    // that might decode to it, can be named so.
-    const { assert!(N <= 2, "the scan looks for two names at most") };
-    let first = |i: usize| names.get(i).and_then(|name| name.first()).copied();
-    let firsts = [first(0).unwrap_or(b'%'), first(1).unwrap_or(b'%'), b'%'];
-    for_each_candidate(query, firsts, |start| {
+    for_each_candidate(query, from, firsts, |start| {
         let pair = &query[start..];
         // The pair's first byte, decoded: most candidates stop here.
         let first = match pair {
@@ -97,6 +120,21 @@ fn for_each_named_pair<const N: usize>(
     });
 }
 
+/// The bytes a pair named by one of `names` may start with: a name's first
+/// byte, or `%` for an escape that might decode to it.
+pub(crate) const fn firsts<const N: usize>(names: [&[u8]; N]) -> Firsts {
+    const { assert!(N <= 2, "the scan looks for two names at most") };
+    let mut bytes = [b'%'; 3];
+    let mut i = 0;
+    while i < N {
+        if let [first, ..] = names[i] {
+            bytes[i] = *first;
+        }
+        i += 1;
+    }
+    Firsts::new(bytes)
+}
+
 /// The raw value of the pair that starts at `start`, from `value` to the
 /// next `&`.
 fn pair_value(query: &[u8], start: usize, value: usize) -> &[u8] {
@@ -116,11 +154,12 @@ fn pair_end(query: &[u8], start: usize) -> usize {
 fn for_each_removed<const N: usize>(
     query: &[u8],
     names: [&[u8]; N],
+    firsts: &Firsts,
     mut f: impl FnMut(usize, usize),
 ) {
     let mut removed_to = 0;
     let mut kept_before = false;
-    for_each_named_pair(query, names, |_, start, _| {
+    for_each_named_pair(query, names, firsts, 0, |_, start, _| {
         // Bytes since the last removed range are at least one kept pair
         // (maybe empty).
         kept_before |= start > removed_to;
@@ -196,7 +235,7 @@ mod tests {
     use super::*;
 
     fn find(q: &str) -> Result<Option<&str>, Refusal> {
-        let [found] = find_params(q.as_bytes(), [b"crylk"]);
+        let [found] = find_params(q.as_bytes(), [b"crylk"], &firsts([b"crylk"]));
         found
             .transpose()
             .map(|v| v.map(|v| std::str::from_utf8(v).expect("ascii test input")))
@@ -279,13 +318,13 @@ mod tests {
             ("x&y=1", "x&y", None),
             ("x%26y=1", "x&y", Some("1")),
         ] {
-            let [found] = find_params(q.as_bytes(), [name.as_bytes()]);
+            let [found] = find_params(q.as_bytes(), [name.as_bytes()], &firsts([name.as_bytes()]));
             assert_eq!(found, want.map(|w| Ok(w.as_bytes())), "{q:?} {name:?}");
             let oracle = url::form_urlencoded::parse(q.as_bytes())
                 .filter(|(k, _)| k == name)
                 .count();
             assert_eq!(oracle, usize::from(want.is_some()), "{q:?} {name:?}");
-            let stripped = strip_params(q, [name.as_bytes()]);
+            let stripped = strip_params(q, [name.as_bytes()], &firsts([name.as_bytes()]));
             assert_eq!(stripped.is_empty(), want.is_some(), "{q:?} {name:?}");
         }
     }
@@ -302,7 +341,7 @@ mod tests {
             ("crylkk=1&cryl=2", "crylkk=1&cryl=2"),
             ("", ""),
         ] {
-            let out = strip_params(q, [b"crylk"]);
+            let out = strip_params(q, [b"crylk"], &firsts([b"crylk"]));
             assert_eq!(out, want, "{q:?}");
             assert_eq!(out.capacity(), out.len(), "{q:?}");
         }
@@ -312,7 +351,11 @@ mod tests {
     fn two_names_in_one_pass() {
         let names: [&[u8]; 2] = [b"crylk", b"pa_query"];
         fn found(q: &str) -> [Found<'_>; 2] {
-            find_params(q.as_bytes(), [b"crylk", b"pa_query"])
+            find_params(
+                q.as_bytes(),
+                [b"crylk", b"pa_query"],
+                &firsts([b"crylk", b"pa_query"]),
+            )
         }
         assert_eq!(found("a=1&b=2"), [None, None]);
         assert_eq!(
@@ -323,7 +366,27 @@ mod tests {
             found("crylk=L&pa_query=1&pa%5Fquery=2"),
             [Some(Ok(&b"L"[..])), Some(Err(Refusal::Ambiguous))]
         );
-        assert_eq!(strip_params("x=1&pa_query=Q&y=2&crylk=L", names), "x=1&y=2");
+        assert_eq!(
+            strip_params("x=1&pa_query=Q&y=2&crylk=L", names, &firsts(names)),
+            "x=1&y=2"
+        );
+    }
+
+    proptest::proptest! {
+        /// The test every request takes agrees with the full scan, for
+        /// queries around a window's length and names that share bytes.
+        #[test]
+        fn names_any_agrees_with_find_params(query in proptest::collection::vec(
+            proptest::sample::select(b"&=%+crylkpa_qu6F5".to_vec()), 0..120)) {
+            for names in [[&b"crylk"[..], b"pa_query"], [b"lk", b"%q"]] {
+                let firsts = firsts(names);
+                proptest::prop_assert_eq!(
+                    names_any(&query, names, &firsts),
+                    find_params(&query, names, &firsts) != [None, None],
+                    "{:?}", String::from_utf8_lossy(&query)
+                );
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tower_service::Service;
 
 use crate::future::ResponseFuture;
 use crate::policy::Policy;
-use crate::query::{find_params, strip_params};
+use crate::query::strip_params;
 use crate::validate::{Accepted, Verdict};
 use crate::{Forward, OnRefused, PortalLinkLayer, PortalQuery, PortalTarget, Refusal};
 
@@ -73,18 +73,6 @@ impl<S, R> PortalLink<S, R> {
         self.inner
     }
 
-    /// Whether the request carries neither parameter (nor, when one is
-    /// configured, the header): nearly every request, which then goes
-    /// through in one pass over its query, without allocating.
-    #[inline]
-    fn carries_nothing<B>(&self, req: &Request<B>) -> bool {
-        let found = match req.uri().query() {
-            Some(query) => find_params(query.as_bytes(), self.policy.names()),
-            None => return self.policy.header.is_none(),
-        };
-        found == [None, None] && self.policy.header.is_none()
-    }
-
     /// Reaches the verdict for a request that carries a parameter or the
     /// header, removes the link, and records the verdict: out of the hot
     /// path.
@@ -131,12 +119,12 @@ impl<S, R> PortalLink<S, R> {
 /// traces and error reports never see the link.
 fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &Verdict) {
     if verdict.in_query {
-        strip_from_uri(req.uri_mut(), policy.names());
+        strip_from_uri(req.uri_mut(), policy);
         // axum's router keeps the URI it received in an extension, for
         // handlers and spans: the link must not live on there.
         #[cfg(feature = "axum")]
         if let Some(original) = req.extensions_mut().get_mut::<axum::extract::OriginalUri>() {
-            strip_from_uri(&mut original.0, policy.names());
+            strip_from_uri(&mut original.0, policy);
         }
     }
     if let (true, Some(name)) = (verdict.in_header, &policy.header) {
@@ -166,16 +154,54 @@ where
     }
 
     #[inline]
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        // Forged verdicts go. Most requests reach the layer without any
-        // extension.
-        let extensions = req.extensions_mut();
-        if !extensions.is_empty() {
-            extensions.remove::<PortalTarget>();
-            extensions.remove::<PortalQuery>();
-            extensions.remove::<Refusal>();
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // Nearly every request: the request goes on as it came, borrowed
+        // until then, so that nothing is copied on its way to the inner
+        // service.
+        if self.passes_through(&req) {
+            return ResponseFuture::inner(self.inner.call(req), false);
         }
-        if self.carries_nothing(&req) {
+        self.call_judged(req)
+    }
+}
+
+impl<S, R> PortalLink<S, R> {
+    /// Whether the layer has nothing to do: no extension (so no verdict
+    /// reached elsewhere) and nothing to judge. Nearly every request, which
+    /// then goes through in one pass over its query, without allocating.
+    ///
+    /// Small and read in place, so that `call` stays small enough to be
+    /// inlined, and nothing points into the request when it moves on.
+    #[inline]
+    fn passes_through<B>(&self, req: &Request<B>) -> bool {
+        req.extensions().is_empty() && self.carries_nothing(req.uri())
+    }
+
+    /// Whether the request carries neither parameter, and no header is
+    /// configured.
+    #[inline]
+    fn carries_nothing(&self, uri: &Uri) -> bool {
+        self.policy.header.is_none()
+            && uri
+                .query()
+                .is_none_or(|query| !self.policy.names_any(query))
+    }
+
+    /// Every other request: verdicts reached elsewhere go, and the layer's
+    /// own is reached and acted on.
+    fn call_judged<ReqBody, ResBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+    ) -> ResponseFuture<S::Future, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+        R: OnRefused<ResBody>,
+    {
+        let extensions = req.extensions_mut();
+        extensions.remove::<PortalTarget>();
+        extensions.remove::<PortalQuery>();
+        extensions.remove::<Refusal>();
+        if self.carries_nothing(req.uri()) {
             return ResponseFuture::inner(self.inner.call(req), false);
         }
         let Judgment {
@@ -195,14 +221,18 @@ where
     }
 }
 
-/// Removes every pair named by `names` from `uri`'s query (and the `?`
+/// Removes every pair named by one of `policy`'s names from `uri`'s query (and the `?`
 /// with the last one), leaving the rest of the URI as it was.
-fn strip_from_uri<const N: usize>(uri: &mut Uri, names: [&[u8]; N]) {
+fn strip_from_uri(uri: &mut Uri, policy: &Policy) {
     let mut parts = std::mem::take(uri).into_parts();
     let Some(old) = parts.path_and_query.take() else {
         return;
     };
-    let kept = strip_params(old.query().unwrap_or_default(), names);
+    let kept = strip_params(
+        old.query().unwrap_or_default(),
+        policy.names(),
+        policy.firsts(),
+    );
     // Exactly sized: `Bytes` then takes the string's buffer as it is,
     // instead of allocating a header to share it.
     let query_len = if kept.is_empty() { 0 } else { 1 + kept.len() };
@@ -243,7 +273,7 @@ mod tests {
             ),
         ] {
             let mut uri: Uri = before.parse().unwrap();
-            strip_from_uri(&mut uri, [b"crylk"]);
+            strip_from_uri(&mut uri, &Policy::PROABONO);
             assert_eq!(uri, after.parse::<Uri>().unwrap(), "{before}");
             assert_eq!(uri.to_string(), after, "{before}");
         }

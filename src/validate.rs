@@ -44,7 +44,7 @@ impl Policy {
     /// header.
     pub(crate) fn verdict(&self, query: Option<&str>, headers: &HeaderMap) -> Verdict {
         let [link, token] = match query {
-            Some(query) => find_params(query.as_bytes(), self.names()),
+            Some(query) => find_params(query.as_bytes(), self.names(), self.firsts()),
             None => [None, None],
         };
         let from_header = self.header.as_ref().and_then(|name| {

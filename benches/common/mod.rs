@@ -399,7 +399,11 @@ impl Variant {
 
 /// `poll_ready`, `call` and one poll: every service here is ready at once
 /// and answers without waiting.
-#[inline(always)]
+///
+/// Never inlined, so that each service is called from one place, as a
+/// server's connection task calls it: the compiler is then free to inline
+/// the service's `call` and its future's `poll` here, as it does there.
+#[inline(never)]
 pub fn run<S>(svc: &mut S, req: Request<()>) -> Response<()>
 where
     S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
