@@ -15,16 +15,20 @@ pin_project! {
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,
-        // The request's own URL carried the link: every resource its page
-        // loads would receive it in `Referer`.
-        no_referrer: bool,
     }
 }
 
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
+        // Nearly every request: the inner service's response, as it is.
         Inner {
+            #[pin]
+            future: F,
+        },
+        // The request's own URL carried the link: every resource its page
+        // loads would receive it in `Referer`.
+        NoReferrer {
             #[pin]
             future: F,
         },
@@ -39,18 +43,21 @@ pin_project! {
 impl<F, B> ResponseFuture<F, B> {
     #[inline]
     pub(crate) fn inner(future: F, no_referrer: bool) -> Self {
-        ResponseFuture {
-            kind: Kind::Inner { future },
-            no_referrer,
-        }
+        let kind = match no_referrer {
+            false => Kind::Inner { future },
+            true => Kind::NoReferrer { future },
+        };
+        ResponseFuture { kind }
     }
 
-    pub(crate) fn refused(response: Response<B>, no_referrer: bool) -> Self {
+    pub(crate) fn refused(mut response: Response<B>, no_referrer: bool) -> Self {
+        if no_referrer {
+            set_no_referrer(response.headers_mut());
+        }
         ResponseFuture {
             kind: Kind::Refused {
                 response: Some(Box::new(response)),
             },
-            no_referrer,
         }
     }
 }
@@ -63,19 +70,19 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut poll = match this.kind.project() {
-            // Nearly every request: the inner response, untouched.
-            KindProj::Inner { future } if !*this.no_referrer => return future.poll(cx),
+        match self.project().kind.project() {
             KindProj::Inner { future } => future.poll(cx),
+            KindProj::NoReferrer { future } => {
+                let mut poll = future.poll(cx);
+                if let Poll::Ready(Ok(response)) = &mut poll {
+                    set_no_referrer(response.headers_mut());
+                }
+                poll
+            }
             KindProj::Refused { response } => Poll::Ready(Ok(*response
                 .take()
                 .expect("ResponseFuture polled after completion"))),
-        };
-        if let Poll::Ready(Ok(response)) = &mut poll {
-            set_no_referrer(response.headers_mut());
         }
-        poll
     }
 }
 
@@ -92,11 +99,11 @@ impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.kind {
             Kind::Inner { .. } => "Inner",
+            Kind::NoReferrer { .. } => "NoReferrer",
             Kind::Refused { .. } => "Refused",
         };
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)
-            .field("no_referrer", &self.no_referrer)
             .finish()
     }
 }

@@ -9,6 +9,8 @@
 //! version, a `memchr` loop over the `&`s (also the oracle of the tests
 //! below), and measures both on queries without a link.
 
+use std::ops::Range;
+
 /// The bytes that may start a name: the first bytes of the names, and
 /// `%`, which may decode to one of them (repeat a byte to fill the three).
 /// Each comes repeated to fill a window, so that comparing a window with
@@ -28,12 +30,12 @@ impl Firsts {
     }
 }
 
-/// How many `&`s a window holds. Read with the byte after the last, a
+/// How many `&`s a wide window holds. Read with the byte after the last, a
 /// window is one byte longer.
 const LANES: usize = 32;
 
-/// The `&`s of a window, and the byte after the last.
-type Window = [u8; LANES + 1];
+/// How many `&`s a narrow window holds.
+const NARROW: usize = LANES / 2;
 
 /// Where the pairs of `query` whose first byte is in `firsts` start, if it
 /// has any: none of them starts before the offset returned.
@@ -47,14 +49,14 @@ pub(crate) fn candidates_from(query: &[u8], firsts: &Firsts) -> Option<usize> {
     }
     let padded_query;
     let query = match query.len() {
-        0..=LANES => {
+        0..=NARROW => {
             padded_query = padded(query);
             &padded_query[..]
         }
         _ => query,
     };
-    // A pair after the window's first `&`.
-    window_with_candidate(query, 0, firsts).map(|(start, _)| start + 1)
+    // A pair after one of these `&`s.
+    amps_with_candidate(query, 0, firsts).map(|amps| amps.start + 1)
 }
 
 /// Calls `f` with the start of each pair of `query`, at `from` or after
@@ -80,96 +82,94 @@ fn next_candidate(query: &[u8], from: usize, firsts: &Firsts) -> Option<usize> {
     }
     let padded_query;
     let query = match query.len() {
-        0..=LANES => {
+        0..=NARROW => {
             padded_query = padded(query);
             &padded_query[..]
         }
         _ => query,
     };
     // The `&` that comes before a pair at `from` or after it.
-    let (start, skip) = window_with_candidate(query, from.saturating_sub(1), firsts)?;
-    let window = query.get(start..)?.first_chunk::<{ LANES + 1 }>()?;
-    first_in(window, skip, firsts).map(|i| start + i)
+    let amps = amps_with_candidate(query, from.saturating_sub(1), firsts)?;
+    first_in(query, amps, firsts)
 }
 
-/// The start of the first window of `query` (at least a window long), from
-/// the byte `at` on, where an `&` is followed by a byte of `firsts`, and
-/// how many of its first bytes come before `at` or were looked at already.
+/// The positions, from `at` on, of the first window of `query` (a wide
+/// window long at least) where an `&` is followed by a byte of `firsts`.
 ///
-/// The windows are read in place, each a window's `&`s and the byte after
-/// the last; the last one ends the query and overlaps the one before it.
+/// The windows are read in place: wide ones while a whole one fits, then
+/// narrow ones, the last of which ends the query and overlaps the one
+/// before it. Each test has one use, so that the compiler inlines it and
+/// keeps it to a few vector compares.
 #[inline]
-fn window_with_candidate(query: &[u8], at: usize, firsts: &Firsts) -> Option<(usize, usize)> {
-    let last = query.len().checked_sub(LANES + 1)?;
-    let (mut at, mut skip) = if at <= last {
-        (at, 0)
-    } else {
-        (last, at - last)
-    };
-    loop {
-        // One test per window, here only: where the compiler sees one use,
-        // it inlines the test and keeps it to a few vector compares.
-        let window = query.get(at..)?.first_chunk::<{ LANES + 1 }>()?;
-        if any_candidate(window, firsts) {
-            return Some((at, skip));
+fn amps_with_candidate(query: &[u8], mut at: usize, firsts: &Firsts) -> Option<Range<usize>> {
+    while let Some((amps, nexts)) = window::<LANES>(query, at) {
+        if any_candidate(amps, nexts, firsts) {
+            return Some(at..at + LANES);
         }
-        if at == last {
-            return None;
-        }
-        let next = at + LANES;
-        (at, skip) = if next <= last {
-            (next, 0)
-        } else {
-            (last, next - last)
-        };
+        at += LANES;
     }
+    let last = query.len().checked_sub(NARROW + 1)?;
+    // While an `&` is left that a byte follows.
+    while at + 1 < query.len() {
+        let start = at.min(last);
+        let (amps, nexts) = window::<NARROW>(query, start)?;
+        if any_candidate(amps, nexts, firsts) {
+            return Some(at..start + NARROW);
+        }
+        at = start + NARROW;
+    }
+    None
 }
 
-/// The offset in `window` of its first candidate after its first `skip`
-/// bytes: one past an `&` followed by a byte of `firsts`.
+/// The `W` bytes of `query` from `at` (the `&`s) and the `W` from one
+/// further (the bytes after them).
+#[inline]
+fn window<const W: usize>(query: &[u8], at: usize) -> Option<(&[u8; W], &[u8; W])> {
+    let bytes = query.get(at..)?;
+    Some((
+        bytes.first_chunk::<W>()?,
+        bytes.get(1..)?.first_chunk::<W>()?,
+    ))
+}
+
+/// The start of the first pair after one of the `amps` of `query` that is
+/// an `&` followed by a byte of `firsts`.
 ///
 /// Found the plain way, with `memchr`: written like `any_candidate`, the
-/// compiler merges the two, and the block loop no longer compiles to
+/// compiler merges the two, and the window loop no longer compiles to
 /// vector compares.
-fn first_in(window: &Window, skip: usize, firsts: &Firsts) -> Option<usize> {
-    let amps = window.get(skip..LANES)?;
-    memchr::memchr_iter(b'&', amps)
-        .map(|amp| skip + amp + 1)
-        .find(|&next| firsts.contains(window[next]))
+fn first_in(query: &[u8], amps: Range<usize>, firsts: &Firsts) -> Option<usize> {
+    let from = amps.start;
+    memchr::memchr_iter(b'&', query.get(amps)?)
+        .map(|amp| from + amp + 1)
+        .find(|&next| query.get(next).is_some_and(|&b| firsts.contains(b)))
 }
 
-/// Whether one of the `&`s of `window` is followed by a byte of `firsts`.
-/// Whole arrays compared lane by lane, with no early exit, so that it
-/// compiles to a few vector compares.
+/// Whether one of `amps` is an `&` whose byte in `nexts` is one of
+/// `firsts`. Whole arrays compared lane by lane, with no early exit, so
+/// that it compiles to a few vector compares.
 #[inline]
-fn any_candidate(window: &Window, firsts: &Firsts) -> bool {
-    let (Some(amps), Some(nexts)) = (window.first_chunk::<LANES>(), window.last_chunk::<LANES>())
-    else {
-        return true;
-    };
+fn any_candidate<const W: usize>(amps: &[u8; W], nexts: &[u8; W], firsts: &Firsts) -> bool {
     let [f0, f1, f2] = &firsts.0;
     let mut any = false;
-    for i in 0..LANES {
+    for i in 0..W {
         let next = nexts[i];
         any |= (amps[i] == b'&') & ((next == f0[i]) | (next == f1[i]) | (next == f2[i]));
     }
     any
 }
 
-/// `bytes` (at most a window's `&`s) followed by NULs, which are no `&`
-/// and start no name.
+/// `bytes` (a narrow window's `&`s at most) followed by NULs, which are no
+/// `&` and start no name.
 ///
 /// Copied in two pieces of a size known when compiling, which overlap
 /// unless `bytes` fills them: a copy of a length only known at run time
 /// would be a call to `memcpy`.
 #[inline]
-fn padded(bytes: &[u8]) -> Window {
-    let mut window = [0; LANES + 1];
+fn padded(bytes: &[u8]) -> [u8; NARROW + 1] {
+    let mut window = [0; NARROW + 1];
     let n = bytes.len();
-    if let (Some(head), Some(tail)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
-        window[..16].copy_from_slice(head);
-        window[n - 16..n].copy_from_slice(tail);
-    } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
         window[..8].copy_from_slice(head);
         window[n - 8..n].copy_from_slice(tail);
     } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
