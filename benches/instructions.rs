@@ -206,7 +206,8 @@ fn query_of(group: &str, case: &str) -> Vec<u8> {
 fn scan_hand_tuned(query: Vec<u8>) -> usize {
     let mut n = 0;
     scan::for_each_candidate(black_box(&query), 0, &scan::Firsts::new(FIRSTS), |at| {
-        n += at
+        n += at;
+        std::ops::ControlFlow::Continue(())
     });
     black_box(n)
 }

@@ -10,6 +10,8 @@
 //!
 //! Which pairs may carry a name is [`crate::scan`]'s to find.
 
+use std::ops::ControlFlow;
+
 use crate::scan::{candidates_from, for_each_candidate, Firsts};
 use crate::Refusal;
 
@@ -28,35 +30,32 @@ pub(crate) fn find_params<'q, const N: usize>(
     names: [&[u8]; N],
     firsts: &Firsts,
 ) -> [Found<'q>; N] {
-    find_params_from(query, names, firsts, 0)
-}
-
-/// [`find_params`] over the pairs at `from` and after it.
-fn find_params_from<'q, const N: usize>(
-    query: &'q [u8],
-    names: [&[u8]; N],
-    firsts: &Firsts,
-    from: usize,
-) -> [Found<'q>; N] {
     let mut found = [None; N];
-    for_each_named_pair(query, names, firsts, from, |which, start, value| {
+    for_each_named_pair(query, names, firsts, 0, |which, start, value| {
         found[which] = match found[which] {
             None => Some(Ok(pair_value(query, start, value))),
             Some(_) => Some(Err(Refusal::Ambiguous)),
         };
+        ControlFlow::Continue(())
     });
     found
 }
 
-/// Whether any pair of `query` is named by one of `names` (whose first
-/// bytes are `firsts`, from [`firsts`]): the test every
-/// request with a query takes. Not generic, so compiled once, here, and
-/// called rather than copied into each service that asks.
+/// Whether any pair of `query` is named by one of `names`, whose first
+/// bytes are `firsts` (from [`firsts`]): the test every request with a
+/// query takes, which stops at the first such pair.
 pub(crate) fn names_any(query: &[u8], names: [&[u8]; 2], firsts: &Firsts) -> bool {
     // Most queries have no pair that might be named so, and end here; the
     // others are read on from where the first such pair may be.
-    candidates_from(query, firsts)
-        .is_some_and(|from| find_params_from(query, names, firsts, from) != [None, None])
+    let Some(from) = candidates_from(query, firsts) else {
+        return false;
+    };
+    let mut named = false;
+    for_each_named_pair(query, names, firsts, from, |_, _, _| {
+        named = true;
+        ControlFlow::Break(())
+    });
+    named
 }
 
 /// `query` without the pairs named by any of `names`, every other byte in
@@ -96,7 +95,7 @@ fn for_each_named_pair<const N: usize>(
     names: [&[u8]; N],
     firsts: &Firsts,
     from: usize,
-    mut f: impl FnMut(usize, usize, usize),
+    mut f: impl FnMut(usize, usize, usize) -> ControlFlow<()>,
 ) {
     for_each_candidate(query, from, firsts, |start| {
         let pair = &query[start..];
@@ -105,18 +104,18 @@ fn for_each_named_pair<const N: usize>(
             [b'%', rest @ ..] => decode_escape(rest).unwrap_or(b'%'),
             [b'+', ..] => b' ',
             [b, ..] => *b,
-            [] => return,
+            [] => return ControlFlow::Continue(()),
         };
         for (which, name) in names.iter().enumerate() {
             if name.first() != Some(&first) {
                 continue;
             }
             if let Some(value) = value_start(pair, name) {
-                f(which, start, start + value);
                 // Names differ, so no other one can match this pair.
-                return;
+                return f(which, start, start + value);
             }
         }
+        ControlFlow::Continue(())
     });
 }
 
@@ -171,6 +170,7 @@ fn for_each_removed<const N: usize>(
         };
         f(range.0, range.1);
         removed_to = range.1;
+        ControlFlow::Continue(())
     });
 }
 

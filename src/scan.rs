@@ -9,7 +9,7 @@
 //! version, a `memchr` loop over the `&`s (also the oracle of the tests
 //! below), and measures both on queries without a link.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 /// The bytes that may start a name: the first bytes of the names, and
 /// `%`, which may decode to one of them (repeat a byte to fill the three).
@@ -60,25 +60,16 @@ pub(crate) fn candidates_from(query: &[u8], firsts: &Firsts) -> Option<usize> {
 }
 
 /// Calls `f` with the start of each pair of `query`, at `from` or after
-/// it, whose first byte is in `firsts`, in order: 0 if the query starts
-/// with one, and one past each `&` followed by one.
+/// it, whose first byte is in `firsts`, in order (0 if the query starts
+/// with one, and one past each `&` followed by one), until `f` breaks.
 pub(crate) fn for_each_candidate(
     query: &[u8],
-    mut from: usize,
+    from: usize,
     firsts: &Firsts,
-    mut f: impl FnMut(usize),
+    mut f: impl FnMut(usize) -> ControlFlow<()>,
 ) {
-    while let Some(start) = next_candidate(query, from, firsts) {
-        f(start);
-        from = start + 1;
-    }
-}
-
-/// The start of the first pair of `query`, at `from` or after it, whose
-/// first byte is in `firsts`.
-fn next_candidate(query: &[u8], from: usize, firsts: &Firsts) -> Option<usize> {
-    if from == 0 && query.first().is_some_and(|&b| firsts.contains(b)) {
-        return Some(0);
+    if from == 0 && query.first().is_some_and(|&b| firsts.contains(b)) && f(0).is_break() {
+        return;
     }
     let padded_query;
     let query = match query.len() {
@@ -89,8 +80,48 @@ fn next_candidate(query: &[u8], from: usize, firsts: &Firsts) -> Option<usize> {
         _ => query,
     };
     // The `&` that comes before a pair at `from` or after it.
-    let amps = amps_with_candidate(query, from.saturating_sub(1), firsts)?;
-    first_in(query, amps, firsts)
+    let mut at = from.saturating_sub(1);
+    while let Some(amps) = amps_with_candidate(query, at, firsts) {
+        at = amps.end;
+        let flow = for_each_amp(query, amps, |amp| match query.get(amp + 1) {
+            Some(&b) if firsts.contains(b) => f(amp + 1),
+            _ => ControlFlow::Continue(()),
+        });
+        if flow.is_break() {
+            return;
+        }
+    }
+}
+
+/// Calls `f` with the position of each `&` of `query` in `amps`, in order,
+/// until `f` breaks.
+///
+/// Eight bytes at a time, each `&` found from a word's bits: a window with
+/// a candidate has `&`s, few or many, and this costs little either way.
+/// (Written as a byte loop, the compiler would merge it with the window
+/// test, which would then no longer compile to vector compares.)
+fn for_each_amp(
+    query: &[u8],
+    amps: Range<usize>,
+    mut f: impl FnMut(usize) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    const LOW: u64 = u64::from_le_bytes([0x7f; 8]);
+    const AMPS: u64 = u64::from_le_bytes([b'&'; 8]);
+    let mut at = amps.start;
+    while let Some(word) = query.get(at..amps.end).and_then(<[u8]>::first_chunk::<8>) {
+        // The high bit of each byte that is an `&`, and of no other.
+        let x = u64::from_le_bytes(*word) ^ AMPS;
+        let mut found = !(((x & LOW) + LOW) | x | LOW);
+        while found != 0 {
+            f(at + found.trailing_zeros() as usize / 8)?;
+            found &= found - 1;
+        }
+        at += 8;
+    }
+    // Fewer than a word's bytes left.
+    (at..amps.end)
+        .filter(|&amp| query.get(amp) == Some(&b'&'))
+        .try_for_each(f)
 }
 
 /// The positions, from `at` on, of the first window of `query` (a wide
@@ -130,19 +161,6 @@ fn window<const W: usize>(query: &[u8], at: usize) -> Option<(&[u8; W], &[u8; W]
         bytes.first_chunk::<W>()?,
         bytes.get(1..)?.first_chunk::<W>()?,
     ))
-}
-
-/// The start of the first pair after one of the `amps` of `query` that is
-/// an `&` followed by a byte of `firsts`.
-///
-/// Found the plain way, with `memchr`: written like `any_candidate`, the
-/// compiler merges the two, and the window loop no longer compiles to
-/// vector compares.
-fn first_in(query: &[u8], amps: Range<usize>, firsts: &Firsts) -> Option<usize> {
-    let from = amps.start;
-    memchr::memchr_iter(b'&', query.get(amps)?)
-        .map(|amp| from + amp + 1)
-        .find(|&next| query.get(next).is_some_and(|&b| firsts.contains(b)))
 }
 
 /// Whether one of `amps` is an `&` whose byte in `nexts` is one of
@@ -199,7 +217,8 @@ pub(crate) mod tests {
     fn fast(query: &[u8], from: usize, firsts: [u8; 3]) -> Vec<usize> {
         let mut starts = Vec::new();
         for_each_candidate(query, from, &Firsts::new(firsts), |start| {
-            starts.push(start)
+            starts.push(start);
+            ControlFlow::Continue(())
         });
         starts
     }
@@ -209,6 +228,16 @@ pub(crate) mod tests {
     fn check(query: &[u8], firsts: [u8; 3]) {
         let want = plain(query, firsts);
         assert_eq!(fast(query, 0, firsts), want, "{query:?}");
+        // Stopped after two, it has called back for the first two only.
+        let mut two = Vec::new();
+        for_each_candidate(query, 0, &Firsts::new(firsts), |start| {
+            two.push(start);
+            match two.len() {
+                2 => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        });
+        assert_eq!(two, want[..want.len().min(2)], "{query:?}");
         match candidates_from(query, &Firsts::new(firsts)) {
             None => assert!(want.is_empty(), "{query:?}"),
             Some(from) => assert_eq!(fast(query, from, firsts), want, "{query:?} from {from}"),
