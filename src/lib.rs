@@ -287,15 +287,15 @@
 //! tables and how to reproduce them). The guide's valid link costs about
 //! 15,000 instructions over the bare service, as much as the recipe. A
 //! request without either parameter costs one pass over its query and no
-//! allocation: 124 instructions without a query, 353 for a typical 79-byte
+//! allocation: 49 instructions without a query, 197 for a typical 79-byte
 //! one. A link of any shape costs at most 4 times the guide's link (one
 //! made of `./` path segments, 6.2 times): the 512-byte maximum, with
 //! non-ASCII counted as encoded, the DNS limits, the lower-cased host and
 //! no punycode under a wildcard bound what the URL parser does (the
 //! recipe spends up to 9.9 million instructions on one long punycode
 //! label). A query costs in proportion to its length and to the pairs that
-//! start like `crylk` or `pa_query`: about 1.1 instructions a byte for
-//! ordinary pairs, up to 58 for a query made only of such pairs. Memory:
+//! start like `crylk` or `pa_query`: about 1 instruction a byte for
+//! ordinary pairs, up to 53 for a query made only of such pairs. Memory:
 //! nothing for a request without a link; for one with it, buffers bounded
 //! by the maximum length whatever the query's size (`tests/properties.rs`
 //! holds a verdict's heap under 16 times the maximum), and at most 16

@@ -155,9 +155,9 @@ where
 
     #[inline]
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        // Nearly every request: the request goes on as it came, borrowed
-        // until then, so that nothing is copied on its way to the inner
-        // service.
+        // Nearly every request goes on as it came: only borrowed until
+        // then, it is handed on without a copy wherever the compiler
+        // inlines this call.
         if self.passes_through(&req) {
             return ResponseFuture::inner(self.inner.call(req), false);
         }
@@ -221,8 +221,8 @@ impl<S, R> PortalLink<S, R> {
     }
 }
 
-/// Removes every pair named by one of `policy`'s names from `uri`'s query (and the `?`
-/// with the last one), leaving the rest of the URI as it was.
+/// Removes every pair named by one of `policy`'s names from `uri`'s query
+/// (and the `?` with the last one), leaving the rest of the URI as it was.
 fn strip_from_uri(uri: &mut Uri, policy: &Policy) {
     let mut parts = std::mem::take(uri).into_parts();
     let Some(old) = parts.path_and_query.take() else {
