@@ -48,14 +48,8 @@ pub(crate) fn candidates_from(query: &[u8], firsts: &Firsts) -> Option<usize> {
     if query.first().is_some_and(|&b| firsts.contains(b)) {
         return Some(0);
     }
-    let padded_query;
-    let query = match query.len() {
-        0..=NARROW => {
-            padded_query = padded(query);
-            &padded_query[..]
-        }
-        _ => query,
-    };
+    let mut padded_query = None;
+    let query = readable(query, &mut padded_query);
     // A pair after one of these `&`s.
     amps_with_candidate(query, 0, firsts).map(|amps| amps.start + 1)
 }
@@ -72,14 +66,8 @@ pub(crate) fn for_each_candidate(
     if from == 0 && query.first().is_some_and(|&b| firsts.contains(b)) && f(0).is_break() {
         return;
     }
-    let padded_query;
-    let query = match query.len() {
-        0..=NARROW => {
-            padded_query = padded(query);
-            &padded_query[..]
-        }
-        _ => query,
-    };
+    let mut padded_query = None;
+    let query = readable(query, &mut padded_query);
     // The `&` that comes before a pair at `from` or after it.
     let mut at = from.saturating_sub(1);
     while let Some(amps) = amps_with_candidate(query, at, firsts) {
@@ -175,6 +163,17 @@ fn any_candidate<const W: usize>(amps: &[u8; W], nexts: &[u8; W], firsts: &First
         any |= (amps[i] == b'&') & ((next == f0[i]) | (next == f1[i]) | (next == f2[i]));
     }
     any
+}
+
+/// `query` as the windows read it: itself, or a copy in `buf` padded with
+/// NULs, which are no `&` and start no name, if it is shorter than a
+/// window.
+#[inline]
+fn readable<'q>(query: &'q [u8], buf: &'q mut Option<[u8; NARROW + 1]>) -> &'q [u8] {
+    if query.len() > NARROW {
+        return query;
+    }
+    buf.insert(padded(query))
 }
 
 /// `bytes` (a narrow window's `&`s at most) followed by NULs, which are no
