@@ -287,7 +287,7 @@
 //! tables and how to reproduce them). The guide's valid link costs about
 //! 15,000 instructions over the bare service, as much as the recipe. A
 //! request without either parameter costs one pass over its query and no
-//! allocation: 49 instructions without a query, 197 for a typical 79-byte
+//! allocation: 49 instructions without a query, 198 for a typical 79-byte
 //! one. A link of any shape costs at most 4 times the guide's link (one
 //! made of `./` path segments, 6.2 times): the 512-byte maximum, with
 //! non-ASCII counted as encoded, the DNS limits, the lower-cased host and
