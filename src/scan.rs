@@ -86,8 +86,8 @@ pub(crate) fn for_each_candidate(
 /// until `f` breaks.
 ///
 /// Eight bytes at a time, each `&` found from a word's bits: a window with
-/// a candidate often has no other `&`, and a byte loop over its every byte
-/// cost the `repeated` rows of the benches half as much again.
+/// a candidate often has no other `&`, and a word without one is passed
+/// over in a few operations rather than eight byte compares.
 fn for_each_amp(
     query: &[u8],
     amps: Range<usize>,

@@ -44,6 +44,18 @@ pub async fn listener() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// `serve` spawned on a fresh [`listener`], and the address it serves.
+pub async fn serve_on_loopback<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let (listener, addr) = listener().await;
+    tokio::spawn(serve(listener));
+    addr
+}
+
 /// `fut`, or a panic once [`BOUND`] has passed.
 pub async fn bounded<F: Future>(fut: F) -> F::Output {
     tokio::time::timeout(BOUND, fut)

@@ -4,17 +4,11 @@
 use example_hyper::{serve, HOSTED_HOME};
 use http::header::REFERRER_POLICY;
 use http::StatusCode;
-use test_support::{get, listener, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
-
-async fn start() -> std::net::SocketAddr {
-    let (listener, addr) = listener().await;
-    tokio::spawn(serve(listener));
-    addr
-}
+use test_support::{get, serve_on_loopback, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
 
 #[tokio::test]
 async fn accepted_link_reaches_the_handler_canonical() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let res = get(addr, &format!("/Subscriptions?crylk={GUIDE_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(text(&res), format!("portal: {GUIDE_LINK}\n"));
@@ -23,7 +17,7 @@ async fn accepted_link_reaches_the_handler_canonical() {
 
 #[tokio::test]
 async fn refused_link_falls_back_with_its_reason() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let res = get(addr, &format!("/Subscriptions?crylk={EVIL_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
@@ -36,7 +30,7 @@ async fn refused_link_falls_back_with_its_reason() {
 
 #[tokio::test]
 async fn no_link_is_neither_target_nor_refusal() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let res = get(addr, "/Subscriptions?lang=fr").await;
     assert_eq!(text(&res), format!("fallback: {HOSTED_HOME} (no crylk)\n"));
     assert!(res.headers().get(REFERRER_POLICY).is_none());

@@ -13,18 +13,12 @@ use http::header::{CONTENT_TYPE, REFERRER_POLICY};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 use prost::Message;
-use test_support::{listener, send, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
+use test_support::{send, serve_on_loopback, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
 
 /// gRPC status codes the handler answers with.
 const OK: u32 = 0;
 const INVALID_ARGUMENT: u32 = 3;
 const NOT_FOUND: u32 = 5;
-
-async fn start() -> SocketAddr {
-    let (listener, addr) = listener().await;
-    tokio::spawn(serve(listener));
-    addr
-}
 
 /// What a gRPC-web client makes of a response.
 #[derive(Debug)]
@@ -137,7 +131,7 @@ fn assert_refused(reply: &Reply, code: &str) {
 
 #[tokio::test]
 async fn link_in_the_query() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let reply = get_link(addr, &format!("?crylk={GUIDE_CRYLK}"), None).await;
     assert_accepted(&reply);
     assert_eq!(reply.headers[REFERRER_POLICY], "no-referrer");
@@ -145,14 +139,14 @@ async fn link_in_the_query() {
 
 #[tokio::test]
 async fn link_in_the_header() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let reply = get_link(addr, "", Some(GUIDE_CRYLK)).await;
     assert_accepted(&reply);
 }
 
 #[tokio::test]
 async fn refused_link_in_the_query() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let reply = get_link(addr, &format!("?crylk={EVIL_CRYLK}"), None).await;
     assert_refused(&reply, "host_not_allowed");
     assert_eq!(reply.headers[REFERRER_POLICY], "no-referrer");
@@ -160,14 +154,14 @@ async fn refused_link_in_the_query() {
 
 #[tokio::test]
 async fn refused_link_in_the_header() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let reply = get_link(addr, "", Some(EVIL_CRYLK)).await;
     assert_refused(&reply, "host_not_allowed");
 }
 
 #[tokio::test]
 async fn query_and_header_that_disagree_are_refused() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let other = "https%3a%2f%2fdemo-eur.proabono.com%2fportal-anon";
     let reply = get_link(addr, &format!("?crylk={GUIDE_CRYLK}"), Some(other)).await;
     assert_refused(&reply, "ambiguous");
@@ -178,7 +172,7 @@ async fn query_and_header_that_disagree_are_refused() {
 
 #[tokio::test]
 async fn no_link_is_not_found() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let reply = get_link(addr, "", None).await;
     assert_eq!(
         (reply.status, reply.message.as_str()),

@@ -4,17 +4,11 @@
 use example_warp::{serve, HOSTED_HOME};
 use http::header::REFERRER_POLICY;
 use http::StatusCode;
-use test_support::{get, listener, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
-
-async fn start() -> std::net::SocketAddr {
-    let (listener, addr) = listener().await;
-    tokio::spawn(serve(listener));
-    addr
-}
+use test_support::{get, serve_on_loopback, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
 
 #[tokio::test]
 async fn ext_get_sees_the_accepted_link() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let res = get(addr, &format!("/Subscriptions?crylk={GUIDE_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(text(&res), format!("portal: {GUIDE_LINK}\n"));
@@ -23,7 +17,7 @@ async fn ext_get_sees_the_accepted_link() {
 
 #[tokio::test]
 async fn refused_link_reaches_ext_optional_as_a_refusal() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let res = get(addr, &format!("/Subscriptions?crylk={EVIL_CRYLK}")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(
@@ -35,7 +29,7 @@ async fn refused_link_reaches_ext_optional_as_a_refusal() {
 
 #[tokio::test]
 async fn no_link_falls_through_to_the_fallback_route() {
-    let addr = start().await;
+    let addr = serve_on_loopback(serve).await;
     let res = get(addr, "/Subscriptions").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(text(&res), format!("fallback: {HOSTED_HOME} (no crylk)\n"));
