@@ -285,11 +285,11 @@
 //! Measured with callgrind beside a bare service, a pass-through layer and
 //! the hand-written recipe (`benches/README.md` in the repository has the
 //! tables and how to reproduce them). The guide's valid link costs about
-//! 15,000 instructions over the bare service, as much as the recipe. A
+//! 14,500 instructions over the bare service, as much as the recipe. A
 //! request without either parameter costs one pass over its query and no
 //! allocation: 49 instructions without a query, 198 for a typical 79-byte
 //! one. A link of any shape costs at most 4 times the guide's link (one
-//! made of `./` path segments, 6.2 times): the 512-byte maximum, with
+//! made of `./` path segments, 6.3 times): the 512-byte maximum, with
 //! non-ASCII counted as encoded, the DNS limits, the lower-cased host and
 //! no punycode under a wildcard bound what the URL parser does (the
 //! recipe spends up to 9.9 million instructions on one long punycode

@@ -198,11 +198,16 @@ impl<S, R> PortalLink<S, R> {
         R: OnRefused<ResBody>,
     {
         let extensions = req.extensions_mut();
-        extensions.remove::<PortalTarget>();
-        extensions.remove::<PortalQuery>();
-        extensions.remove::<Refusal>();
-        if self.carries_nothing(req.uri()) {
-            return ResponseFuture::inner(self.inner.call(req), false);
+        if !extensions.is_empty() {
+            extensions.remove::<PortalTarget>();
+            extensions.remove::<PortalQuery>();
+            extensions.remove::<Refusal>();
+            // `passes_through` stopped at the extensions, before the
+            // query; without them, it has read the query and found
+            // something to judge, which need not be looked for again.
+            if self.carries_nothing(req.uri()) {
+                return ResponseFuture::inner(self.inner.call(req), false);
+            }
         }
         let Judgment {
             refusal,
