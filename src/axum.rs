@@ -7,13 +7,14 @@ use std::fmt;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::StatusCode;
 
+use crate::on_refused::{bad_request, rejection_text};
 use crate::{PortalQuery, PortalTarget, Refusal};
 
 /// Rejection of the [`PortalTarget`] and [`PortalQuery`] extractors: the
 /// request carries no valid portal link (or In-Site query). Answers
-/// `400 Bad Request` with a short plain-text reason (never the link).
+/// `400 Bad Request` with a short plain-text reason (never the link): the
+/// same response as [`BadRequest`](crate::BadRequest)'s.
 ///
 /// Only with the `axum` feature. Handlers that fall back to `hosted-home`
 /// take `Option<PortalTarget>` (or `Option<PortalQuery>`) instead, which
@@ -28,12 +29,18 @@ pub enum PortalRejection {
     Refused(Refusal),
 }
 
+impl PortalRejection {
+    fn refusal(&self) -> Option<Refusal> {
+        match self {
+            PortalRejection::Missing => None,
+            PortalRejection::Refused(refusal) => Some(*refusal),
+        }
+    }
+}
+
 impl fmt::Display for PortalRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PortalRejection::Missing => f.write_str("the request carries no portal link or query"),
-            PortalRejection::Refused(refusal) => write!(f, "refused portal link: {refusal}"),
-        }
+        f.write_str(&rejection_text(self.refusal()))
     }
 }
 
@@ -47,8 +54,9 @@ impl std::error::Error for PortalRejection {
 }
 
 impl IntoResponse for PortalRejection {
+    /// The same response as [`BadRequest`](crate::BadRequest)'s.
     fn into_response(self) -> Response {
-        (StatusCode::BAD_REQUEST, self.to_string()).into_response()
+        bad_request(self.refusal())
     }
 }
 

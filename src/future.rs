@@ -4,9 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::header::REFERRER_POLICY;
-use http::{HeaderMap, HeaderValue, Response};
+use http::Response;
 use pin_project_lite::pin_project;
+
+use crate::referrer_policy;
 
 pin_project! {
     /// Response future of [`PortalLink`](crate::PortalLink): the inner
@@ -27,7 +28,8 @@ pin_project! {
             future: F,
         },
         // The request's own URL carried the link: every resource its page
-        // loads would receive it in `Referer`.
+        // loads would receive it in `Referer`, unless the response's
+        // `Referrer-Policy` says otherwise (`crate::referrer_policy`).
         NoReferrer {
             #[pin]
             future: F,
@@ -52,7 +54,7 @@ impl<F, B> ResponseFuture<F, B> {
 
     pub(crate) fn refused(mut response: Response<B>, no_referrer: bool) -> Self {
         if no_referrer {
-            set_no_referrer(response.headers_mut());
+            referrer_policy::protect(response.headers_mut());
         }
         ResponseFuture {
             kind: Kind::Refused {
@@ -75,7 +77,7 @@ where
             KindProj::NoReferrer { future } => {
                 let mut poll = future.poll(cx);
                 if let Poll::Ready(Ok(response)) = &mut poll {
-                    set_no_referrer(response.headers_mut());
+                    referrer_policy::protect(response.headers_mut());
                 }
                 poll
             }
@@ -84,15 +86,6 @@ where
                 .expect("ResponseFuture polled after completion"))),
         }
     }
-}
-
-/// Adds `Referrer-Policy: no-referrer`, unless the application chose a
-/// policy itself. Out of line: only a request that carried a parameter
-/// gets here.
-fn set_no_referrer(headers: &mut HeaderMap) {
-    headers
-        .entry(REFERRER_POLICY)
-        .or_insert(HeaderValue::from_static("no-referrer"));
 }
 
 impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {

@@ -41,7 +41,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// let in_site = InSite::new(42, "demo-eur", secret)?;
 ///
 /// // Per render, for the signed-in user.
-/// let query = PortalQuery::from_link("OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y")?;
+/// let query = PortalQuery::parse("OBmj2AvkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y")?;
 /// let call = in_site
 ///     .open_for("cust-42")?
 ///     .customer_lang("en")
@@ -191,7 +191,7 @@ impl<'a> PortalOpen<'a> {
 
     /// The encrypted query that opens a given page or workflow: a `pa_query`
     /// the layer validated, or a `Links` query
-    /// ([`PortalQuery::from_link`]).
+    /// ([`PortalQuery::parse`]).
     pub fn query(mut self, query: &'a PortalQuery) -> Self {
         self.query = Some(query);
         self
@@ -446,7 +446,7 @@ mod tests {
     #[test]
     fn full_call() {
         let site = in_site(SECRET);
-        let query = PortalQuery::from_link(QUERY).unwrap();
+        let query = PortalQuery::parse(QUERY).unwrap();
         let open = site
             .open_for("cust-42")
             .unwrap()

@@ -8,7 +8,8 @@ use tower_layer::Layer;
 
 use crate::on_refused::RespondWith;
 use crate::origin::{InvalidOrigin, OriginPattern};
-use crate::policy::{config_param, Policy};
+use crate::parameter::{check_name, InvalidParameter};
+use crate::policy::Policy;
 use crate::{Forward, PortalLink, PortalTarget, Refusal};
 
 /// Wraps a service in [`PortalLink`]: validates the portal link carried by
@@ -35,7 +36,7 @@ use crate::{Forward, PortalLink, PortalTarget, Refusal};
 #[derive(Clone, Debug)]
 pub struct PortalLinkLayer<R = Forward> {
     pub(crate) policy: Arc<Policy>,
-    // In the type: only `BadRequest` needs `ResBody: Default`.
+    // In the type: only `BadRequest` needs `ResBody: From<String>`.
     pub(crate) on_refused: R,
 }
 
@@ -63,16 +64,62 @@ impl<R> PortalLinkLayer<R> {
         Arc::make_mut(&mut self.policy)
     }
 
-    /// The query parameter that carries the link (default `crylk`).
+    /// The query parameter that carries the link (default `crylk`), for a
+    /// page whose links ProAbono does not write, such as a business's own
+    /// e-mails.
     ///
     /// Compared with each parameter's *decoded* name, as a form parser does.
     ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().link_parameter("portal");
+    /// assert!(layer
+    ///     .target_from_query("portal=https%3A%2F%2Fdemo-eur.proabono.com%2Fportal-anon")
+    ///     .unwrap()
+    ///     .is_some());
+    /// ```
+    ///
     /// # Panics
     ///
-    /// If `name` is empty or not printable ASCII without spaces.
-    pub fn parameter(mut self, name: &str) -> Self {
-        self.policy_mut().set_param(config_param(name));
-        self
+    /// If `name` is empty, not printable ASCII without spaces, or the
+    /// [In-Site parameter](Self::in_site_parameter)'s name; see
+    /// [`try_link_parameter`](Self::try_link_parameter).
+    #[track_caller]
+    pub fn link_parameter(self, name: &str) -> Self {
+        self.try_link_parameter(name)
+            .unwrap_or_else(|error| panic!("tower-portal-link: {error}"))
+    }
+
+    /// [`link_parameter`](Self::link_parameter), returning an error for a
+    /// name it would panic on.
+    pub fn try_link_parameter(mut self, name: &str) -> Result<Self, InvalidParameter> {
+        let name = check_name(name, self.policy.query_param())?;
+        self.policy_mut().set_param(name);
+        Ok(self)
+    }
+
+    /// The query parameter that carries an In-Site query (default
+    /// `pa_query`), for ProAbono's portal.js: validated, removed and
+    /// handed on as a [`PortalQuery`](crate::PortalQuery) like a link.
+    ///
+    /// # Panics
+    ///
+    /// As [`link_parameter`](Self::link_parameter): if `name` is malformed
+    /// or the link parameter's name; see
+    /// [`try_in_site_parameter`](Self::try_in_site_parameter).
+    #[track_caller]
+    pub fn in_site_parameter(self, name: &str) -> Self {
+        self.try_in_site_parameter(name)
+            .unwrap_or_else(|error| panic!("tower-portal-link: {error}"))
+    }
+
+    /// [`in_site_parameter`](Self::in_site_parameter), returning an error
+    /// for a name it would panic on.
+    pub fn try_in_site_parameter(mut self, name: &str) -> Result<Self, InvalidParameter> {
+        let name = check_name(name, self.policy.param())?;
+        self.policy_mut().set_query_param(name);
+        Ok(self)
     }
 
     /// Also reads the link from the request header `name` (none by default),
@@ -203,23 +250,6 @@ impl<R> PortalLinkLayer<R> {
         self
     }
 
-    /// The query parameter that carries an In-Site query (default
-    /// `pa_query`), for ProAbono's portal.js: validated, removed and
-    /// handed on as a [`PortalQuery`](crate::PortalQuery) like a link.
-    ///
-    /// # Panics
-    ///
-    /// As [`parameter`](Self::parameter), and if `name` is the link's.
-    pub fn query_parameter(mut self, name: &str) -> Self {
-        let name = config_param(name);
-        assert!(
-            name != self.policy.param(),
-            "tower-portal-link: the link and the query need two parameter names"
-        );
-        self.policy_mut().set_query_param(name);
-        self
-    }
-
     /// What happens to a request whose link or query is present but
     /// refused: [`Forward`] (the default) hands it on with its
     /// [`Refusal`]; [`BadRequest`](crate::BadRequest) answers
@@ -299,7 +329,7 @@ impl<R> PortalLinkLayer<R> {
     /// ```
     /// use tower_portal_link::PortalLinkLayer;
     ///
-    /// let layer = PortalLinkLayer::new().parameter("link");
+    /// let layer = PortalLinkLayer::new().link_parameter("link");
     /// let target = layer
     ///     .target_from_query("link=https%3A%2F%2Fdemo-eur.proabono.com%2Fportal-anon")
     ///     .unwrap()
@@ -400,7 +430,7 @@ mod tests {
     #[test]
     fn custom_policy() {
         let layer = PortalLinkLayer::new()
-            .parameter("link")
+            .link_parameter("link")
             .allowed_origins(["https://*.Example.com", "http://localhost:8080"])
             .max_length(64);
         let ok = |q: &str| layer.target_from_query(q).map(|t| t.map(|t| t.to_string()));
@@ -429,6 +459,41 @@ mod tests {
         );
         let long = format!("link=https://a.example.com/{}", "a".repeat(64));
         assert_eq!(ok(&long), Err(Refusal::TooLong { max: 64 }));
+    }
+
+    #[test]
+    fn one_name_for_both_parameters_is_refused_in_either_order() {
+        use crate::InvalidParameterKind::SameAsOther;
+        let kind = |r: Result<PortalLinkLayer, InvalidParameter>| r.unwrap_err().kind();
+        assert_eq!(
+            kind(PortalLinkLayer::new().try_link_parameter("pa_query")),
+            SameAsOther
+        );
+        assert_eq!(
+            kind(PortalLinkLayer::new().try_in_site_parameter("crylk")),
+            SameAsOther
+        );
+        let renamed = PortalLinkLayer::new().link_parameter("link");
+        assert_eq!(
+            kind(renamed.clone().try_in_site_parameter("link")),
+            SameAsOther
+        );
+        // The old link name is free once the link has another.
+        let swapped = renamed
+            .in_site_parameter("crylk")
+            .link_parameter("pa_query");
+        assert_eq!(swapped.policy.names(), [&b"pa_query"[..], b"crylk"]);
+        for panics in [
+            std::panic::catch_unwind(|| PortalLinkLayer::new().link_parameter("pa_query")),
+            std::panic::catch_unwind(|| PortalLinkLayer::new().in_site_parameter("crylk")),
+            std::panic::catch_unwind(|| PortalLinkLayer::new().link_parameter("")),
+        ] {
+            let message = panics.unwrap_err().downcast::<String>().unwrap();
+            assert!(
+                message.starts_with("tower-portal-link: invalid parameter name"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

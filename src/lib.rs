@@ -189,7 +189,7 @@
 //! `ProAbonoPortal.open({...})`; e-mails carry `?pa_query=<encrypted query>`
 //! instead of `crylk`. The layer hands a valid one on as a [`PortalQuery`]
 //! (ProAbono's documented queries are URL-safe base64: letters, digits,
-//! `-` and `_`, at most [`PortalQuery::DEFAULT_MAX_LEN`] bytes; anything
+//! `-` and `_`, at most [`PortalQuery::MAX_LEN`] bytes; anything
 //! else is refused, so the value is inert in HTML, JavaScript and URLs).
 //! With the `in-site` feature, [`InSite`] renders the `open()` call escaped
 //! for a `<script>`, with the customer's HMAC-SHA256 hash computed from the
@@ -343,9 +343,11 @@ mod future;
 mod layer;
 mod on_refused;
 mod origin;
+mod parameter;
 mod policy;
 mod portal_query;
 mod query;
+mod referrer_policy;
 mod refusal;
 mod scan;
 mod service;
@@ -362,6 +364,7 @@ pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
 pub use crate::on_refused::{BadRequest, Forward, OnRefused, RespondWith};
 pub use crate::origin::{InvalidOrigin, InvalidOriginKind, OriginPattern};
+pub use crate::parameter::{InvalidParameter, InvalidParameterKind};
 pub use crate::portal_query::PortalQuery;
 pub use crate::refusal::Refusal;
 pub use crate::service::PortalLink;

@@ -1,15 +1,16 @@
 //! What happens to a request whose link or query is present but refused.
 //!
 //! A type, not a flag: answering `400` needs a response body to build
-//! (`ResBody: Default`), and many body types (tower-http's `TraceLayer`
-//! body, for one) have none. With the mode in the type, only
+//! (`ResBody: From<String>`), and many body types (tower-http's
+//! `TraceLayer` body, for one) cannot be built from one. With the mode in the type, only
 //! [`BadRequest`] asks for that bound, [`RespondWith`] builds the response
 //! itself, and the default [`Forward`] wraps any service.
 
 use std::fmt;
 
+use http::header::CONTENT_TYPE;
 use http::request::Parts;
-use http::{Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 
 use crate::Refusal;
 
@@ -41,12 +42,16 @@ pub trait OnRefused<ResBody>: Clone + private::Sealed {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Forward;
 
-/// Answer `400 Bad Request` with an empty body, without calling the inner
-/// service. The [`Refusal`] is set as an extension of that response, for
-/// outer layers that log. Needs a response body type that implements
-/// `Default`: axum's, tonic's and warp's do, and so do http-body-util's
-/// `Full` and `Empty`; tower-http's `TraceLayer` body does not: around a
-/// `TraceLayer`, use [`Forward`] or [`RespondWith`].
+/// Answer `400 Bad Request` without calling the inner service, with a
+/// `text/plain; charset=utf-8` body that says why and never holds the link
+/// (`refused portal link: ` and the [`Refusal`]'s message): the very
+/// response the axum extractors' rejection gives. The [`Refusal`] is set
+/// as an extension of that response, for outer layers that log.
+///
+/// Needs a response body type that implements `From<String>`: axum's does,
+/// and so do `String` and http-body-util's `Full<Bytes>`; tower-http's
+/// `TraceLayer` body does not: around a `TraceLayer`, use [`Forward`] or
+/// [`RespondWith`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BadRequest;
 
@@ -55,8 +60,12 @@ pub struct BadRequest;
 /// [`PortalLinkLayer::refusal_response`](crate::PortalLinkLayer::refusal_response).
 ///
 /// The parts are those the inner service would have seen: the link is
-/// already gone from the URI. No bound on the response body type: the
-/// closure builds it.
+/// already gone from the URI, unless
+/// [`strip_link(false)`](crate::PortalLinkLayer::strip_link) keeps it
+/// there, and then the closure must not echo or log the URI. No bound on
+/// the response body type: the closure builds it. Whatever `Referrer-Policy`
+/// it sets, the layer applies its rule to it
+/// ([`PortalLink`](crate::PortalLink)).
 #[derive(Clone, Copy)]
 pub struct RespondWith<F>(pub(crate) F);
 
@@ -74,13 +83,34 @@ impl<ResBody> OnRefused<ResBody> for Forward {
     }
 }
 
-impl<ResBody: Default> OnRefused<ResBody> for BadRequest {
+impl<ResBody: From<String>> OnRefused<ResBody> for BadRequest {
     #[allow(clippy::result_large_err)]
     fn respond<B>(&self, refusal: Refusal, _: Request<B>) -> Result<Response<ResBody>, Request<B>> {
-        let mut response = Response::new(ResBody::default());
-        *response.status_mut() = StatusCode::BAD_REQUEST;
+        Ok(bad_request(Some(refusal)))
+    }
+}
+
+/// The `400` of [`BadRequest`] and of the axum extractors' rejection: one
+/// status, content type and text for both. `None`: no link or query at all.
+pub(crate) fn bad_request<ResBody: From<String>>(refusal: Option<Refusal>) -> Response<ResBody> {
+    let mut response = Response::new(ResBody::from(rejection_text(refusal)));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if let Some(refusal) = refusal {
         response.extensions_mut().insert(refusal);
-        Ok(response)
+    }
+    response
+}
+
+/// Why a request gets the `400`, in words: the [`Refusal`]'s message, which
+/// never holds the link.
+pub(crate) fn rejection_text(refusal: Option<Refusal>) -> String {
+    match refusal {
+        Some(refusal) => format!("refused portal link: {refusal}"),
+        None => "the request carries no portal link or query".to_owned(),
     }
 }
 

@@ -18,9 +18,13 @@ use std::str::FromStr;
 /// so the browser enforces exactly what the layer accepts. Patterns are
 /// checked when they are parsed: an IP address, userinfo, a path or query,
 /// another scheme, a bare `*`, a wildcard anywhere but in front, `*.` on a
-/// single label (`*.com`), a host that breaks DNS limits or is not plain
-/// ASCII (write international names in their `xn--` form) are refused with
-/// an [`InvalidOrigin`].
+/// single label (`*.com`) or on a domain with no room for a subdomain, a
+/// host that breaks DNS limits or is not plain ASCII (write international
+/// names in their `xn--` form) are refused with an [`InvalidOrigin`].
+///
+/// Public suffixes are **not** detected: `https://*.co.uk` and
+/// `https://*.github.io` are accepted, and would accept every site under
+/// them. Write a wildcard only over a domain you trust in full.
 ///
 /// ```
 /// use tower_portal_link::OriginPattern;
@@ -137,6 +141,11 @@ impl OriginPattern {
         }
         if subdomains && !domain.contains('.') {
             // `*.com`: every site under a top-level domain.
+            return fail(InvalidOriginKind::Wildcard);
+        }
+        if subdomains && domain.len() > MAX_HOST - 2 {
+            // Not even `a.` fits in front of it: the pattern could never
+            // match, and a pattern that can never match is a mistake.
             return fail(InvalidOriginKind::Wildcard);
         }
         let domain = domain.to_ascii_lowercase();
@@ -290,8 +299,13 @@ pub enum InvalidOriginKind {
     PathOrQuery,
     /// An IP address: links to IP addresses are always refused.
     IpAddress,
-    /// A bare `*`, a `*` anywhere but a leading `*.`, or `*.` on a single
-    /// label (`*.com`), which would allow far too much.
+    /// A bare `*`, a `*` anywhere but a leading `*.`, `*.` on a single
+    /// label (`*.com`), which would allow far too much, or `*.` on a domain
+    /// of more than 251 bytes, under which no subdomain fits in 253.
+    ///
+    /// Public suffixes of two labels or more (`*.co.uk`, `*.github.io`)
+    /// are **not** detected: the crate ships no public suffix list. Never
+    /// write a wildcard over a domain you do not control.
     Wildcard,
     /// Not a host name of ASCII letters, digits and `-` in non-empty labels
     /// of at most 63 bytes, 253 in all.
@@ -308,7 +322,8 @@ impl fmt::Display for InvalidOrigin {
             InvalidOriginKind::PathOrQuery => "an origin has no path, query or fragment",
             InvalidOriginKind::IpAddress => "IP addresses are not allowed",
             InvalidOriginKind::Wildcard => {
-                "a wildcard is only allowed as `*.` in front of a domain of two labels or more"
+                "a wildcard is only allowed as `*.` in front of a domain of two labels or more, \
+                 with room for a subdomain (at most 251 bytes)"
             }
             InvalidOriginKind::Host => {
                 "the host must be ASCII letters, digits and '-' in dot-separated labels \
@@ -414,6 +429,20 @@ mod tests {
             canonical(&format!("https://{}", &long[..253])).len(),
             8 + 253
         );
+        // `*.` needs room for at least `a.` under 253 bytes.
+        let widest = &long[long.len() - 251..];
+        assert!(widest.starts_with('a') && !widest.starts_with('.'));
+        assert_eq!(
+            canonical(&format!("https://*.{widest}")),
+            format!("https://*.{widest}")
+        );
+        for too_long in [&long[long.len() - 252..], &long[..253]] {
+            assert_eq!(
+                refused(&format!("https://*.{too_long}")),
+                Wildcard,
+                "{too_long}"
+            );
+        }
     }
 
     #[test]

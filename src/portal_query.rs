@@ -30,8 +30,8 @@ use crate::refusal::Refusal;
 /// alphabet, with `_`. So a value is accepted only when it is:
 ///
 /// - non-empty;
-/// - at most [`DEFAULT_MAX_LEN`](Self::DEFAULT_MAX_LEN) bytes (or the
-///   configured maximum), ten times the longest documented query;
+/// - at most [`MAX_LEN`](Self::MAX_LEN) (1024) bytes, ten times the
+///   longest documented query;
 /// - made only of ASCII letters, digits, `-` and `_`.
 ///
 /// Those characters mean themselves in an HTML attribute (quoted or not), in
@@ -54,12 +54,16 @@ pub struct PortalQuery {
 }
 
 impl PortalQuery {
-    /// The longest query [`parse`](Self::parse) and
-    /// [`from_link`](Self::from_link) accept, in bytes.
-    pub const DEFAULT_MAX_LEN: usize = 1024;
+    /// The longest query accepted, in bytes: by [`parse`](Self::parse) and
+    /// by the layer alike. It is fixed, not configurable:
+    /// [`max_length`](crate::PortalLinkLayer::max_length) bounds links only.
+    pub const MAX_LEN: usize = 1024;
 
-    /// Validates a `pa_query` value taken from a URL, already decoded once
-    /// (as a framework's query extractor hands it), for code outside tower.
+    /// Validates a query for code outside tower: a `pa_query` value taken
+    /// from a URL, already decoded once (as a framework's query extractor
+    /// hands it), or the `query` of an entry of a ProAbono API response's
+    /// `Links` array (`{"rel": "insite-subscribe", "query": "..."}`), as the
+    /// JSON parser hands it.
     ///
     /// ```
     /// use tower_portal_link::{PortalQuery, Refusal};
@@ -71,27 +75,7 @@ impl PortalQuery {
     /// assert_eq!(PortalQuery::parse(""), Err(Refusal::Empty));
     /// ```
     pub fn parse(value: &str) -> Result<PortalQuery, Refusal> {
-        validate_query_token(value, Self::DEFAULT_MAX_LEN)
-    }
-
-    /// Validates the `query` of an entry of a ProAbono API response's `Links`
-    /// array (`{"rel": "insite-subscribe", "query": "..."}`), as the JSON
-    /// parser hands it. The check is [`parse`](Self::parse)'s: this name only
-    /// says where the value came from.
-    ///
-    /// A validated query needs no escaping in a URL, so the e-mail link of
-    /// ProAbono's "pa_query" method is a plain concatenation:
-    ///
-    /// ```
-    /// use tower_portal_link::PortalQuery;
-    ///
-    /// // From `GET /v1/Customer?ReferenceCustomer=...&ReferenceOffer=...`.
-    /// let query = PortalQuery::from_link("vkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y0jLsRTEGncm").unwrap();
-    /// let email_link = format!("https://my-app.com/billing?pa_query={}", query.as_str());
-    /// # assert!(email_link.ends_with("pa_query=vkFGZfrsD60tPJWoICRuc9nCUhMRpRqI0JU8Y0jLsRTEGncm"));
-    /// ```
-    pub fn from_link(query: &str) -> Result<PortalQuery, Refusal> {
-        validate_query_token(query, Self::DEFAULT_MAX_LEN)
+        validate_query_token(value, Self::MAX_LEN)
     }
 
     /// The query, for `ProAbonoPortal.open({ query })` and nothing else.
@@ -163,7 +147,7 @@ mod tests {
     fn documented_queries_are_accepted() {
         for q in DOCUMENTED {
             assert_eq!(PortalQuery::parse(q).unwrap().as_str(), q);
-            assert_eq!(PortalQuery::from_link(q).unwrap().as_str(), q);
+            assert_eq!(PortalQuery::parse(q).unwrap().as_str(), q);
             assert_eq!(q.parse::<PortalQuery>().unwrap().as_str(), q);
         }
         // The whole alphabet, and nothing more is needed.
@@ -178,13 +162,13 @@ mod tests {
         assert_eq!(PortalQuery::parse(""), Err(Refusal::Empty));
         assert_eq!(validate_query_token("", 10), Err(Refusal::Empty));
 
-        let at_max = "a".repeat(PortalQuery::DEFAULT_MAX_LEN);
+        let at_max = "a".repeat(PortalQuery::MAX_LEN);
         assert!(PortalQuery::parse(&at_max).is_ok());
-        let over = "a".repeat(PortalQuery::DEFAULT_MAX_LEN + 1);
+        let over = "a".repeat(PortalQuery::MAX_LEN + 1);
         assert_eq!(
             PortalQuery::parse(&over),
             Err(Refusal::TooLong {
-                max: PortalQuery::DEFAULT_MAX_LEN
+                max: PortalQuery::MAX_LEN
             })
         );
         assert!(validate_query_token("abcd", 4).is_ok());
@@ -208,7 +192,7 @@ mod tests {
         assert_eq!(
             PortalQuery::parse(&huge),
             Err(Refusal::TooLong {
-                max: PortalQuery::DEFAULT_MAX_LEN
+                max: PortalQuery::MAX_LEN
             })
         );
     }
@@ -318,7 +302,7 @@ mod tests {
     fn equality_and_hash_follow_the_token() {
         use std::collections::HashSet;
         let a = PortalQuery::parse(DOCUMENTED[0]).unwrap();
-        let b = PortalQuery::from_link(DOCUMENTED[0]).unwrap();
+        let b = PortalQuery::parse(DOCUMENTED[0]).unwrap();
         let c = PortalQuery::parse(DOCUMENTED[1]).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);

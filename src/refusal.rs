@@ -95,10 +95,12 @@ impl fmt::Display for Refusal {
             Refusal::ForbiddenCharacter => {
                 f.write_str("the portal link or query contains a character it may not contain")
             }
-            Refusal::SchemeNotAllowed => f.write_str("the portal link is not an https:// link"),
-            Refusal::MalformedAuthority => {
-                f.write_str("the portal link's host is not a plain ASCII host name")
+            Refusal::SchemeNotAllowed => {
+                f.write_str("the portal link's scheme is not one an allowed origin has")
             }
+            Refusal::MalformedAuthority => f.write_str(
+                "the portal link's host and port are not a plain ASCII host name and port",
+            ),
             Refusal::HostNotAllowed => f.write_str("the portal link's host is not allowed"),
             Refusal::PortNotAllowed => f.write_str("the portal link's port is not allowed"),
             Refusal::ParserMismatch => {

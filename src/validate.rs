@@ -103,7 +103,7 @@ impl Policy {
 
     /// An In-Site query as it stands in the query, decoded once.
     fn validate_query_encoded(&self, raw: &[u8]) -> Result<PortalQuery, Refusal> {
-        let max = PortalQuery::DEFAULT_MAX_LEN;
+        let max = PortalQuery::MAX_LEN;
         decode(raw, max, |token| validate_query_token(token, max))
     }
 

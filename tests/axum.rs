@@ -6,6 +6,7 @@ mod support;
 use axum::body::{to_bytes, Body};
 use axum::routing::get;
 use axum::Router;
+use http::header::CONTENT_TYPE;
 use http::{Request, StatusCode};
 use support::{EVIL_CRYLK as EVIL, GUIDE_CRYLK, GUIDE_LINK};
 use tower::ServiceExt;
@@ -95,13 +96,53 @@ async fn required_target() {
     assert_eq!(body, "the request carries no portal link or query");
 }
 
+/// Status, content type and body of one response.
+async fn answer(app: &Router, uri: &str) -> (StatusCode, Option<String>, String) {
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let content_type = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let status = res.status();
+    let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
 #[tokio::test]
-async fn bad_request_mode_in_a_router() {
-    let app = routes().layer(PortalLinkLayer::new().on_refused(BadRequest));
-    let (status, body) = get_text(&app, &format!("/optional?crylk={EVIL}")).await;
-    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, ""));
+async fn bad_request_mode_answers_what_the_extractor_answers() {
+    let bad_request = routes().layer(PortalLinkLayer::new().on_refused(BadRequest));
+    let extractor = app(PortalLinkLayer::new());
+    for query in [
+        format!("crylk={EVIL}"),
+        "crylk=".to_owned(),
+        "crylk=a&crylk=b".to_owned(),
+        "crylk=https%3a%2f%2fproabono.com%3a8443%2f".to_owned(),
+        "crylk=http%3a%2f%2fproabono.com%2f".to_owned(),
+        format!("crylk={}", "a".repeat(600)),
+        "pa_query=%3C%2Fscript%3E".to_owned(),
+    ] {
+        let refused = answer(&bad_request, &format!("/optional?{query}")).await;
+        let rejected = answer(&extractor, &format!("/required?{query}")).await;
+        assert_eq!(refused, rejected, "{query}");
+        let (status, content_type, body) = refused;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(content_type.as_deref(), Some("text/plain; charset=utf-8"));
+        assert!(body.starts_with("refused portal link: "), "{body}");
+        assert!(
+            !body.contains("evil") && !body.contains("script") && !body.contains("aaa"),
+            "{body}"
+        );
+    }
     assert_eq!(
-        get_text(&app, "/optional").await,
+        get_text(&bad_request, "/optional").await,
         (StatusCode::OK, "fallback".to_owned())
     );
 }

@@ -90,18 +90,6 @@ async fn no_referrer_in_bad_request_mode_too() {
 }
 
 #[test]
-fn the_applications_own_policy_stands() {
-    let res = send(
-        PortalLinkLayer::new(),
-        get(&format!("/S?crylk={GUIDE_CRYLK}")),
-        Some("same-origin"),
-    );
-    assert_eq!(referrer_policy(&res), Some("same-origin"));
-    let all: Vec<_> = res.headers().get_all(REFERRER_POLICY).iter().collect();
-    assert_eq!(all.len(), 1);
-}
-
-#[test]
 fn no_header_added_without_a_link_in_the_url() {
     for uri in ["/S", "/S?page=2", "/S?crylkk=1"] {
         let res = send(PortalLinkLayer::new(), get(uri), None);

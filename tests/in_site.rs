@@ -13,7 +13,9 @@ use http::header::REFERRER_POLICY;
 use http::{Request, Response, StatusCode};
 use support::{GUIDE_CRYLK, IN_SITE_QUERY};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-use tower_portal_link::{PortalLinkLayer, PortalQuery, PortalTarget, Refusal};
+use tower_portal_link::{
+    InvalidParameterKind, PortalLinkLayer, PortalQuery, PortalTarget, Refusal,
+};
 
 /// A query from ProAbono's documentation of the In-Site installation.
 const TOKEN: &str = IN_SITE_QUERY;
@@ -105,12 +107,12 @@ async fn hostile_queries_never_reach_the_handler() {
         assert_eq!(seen.uri, "/billing", "{uri}");
         assert_eq!(res.headers()[REFERRER_POLICY], "no-referrer");
     }
-    let long = "a".repeat(PortalQuery::DEFAULT_MAX_LEN + 1);
+    let long = "a".repeat(PortalQuery::MAX_LEN + 1);
     let (seen, _) = through(PortalLinkLayer::new(), &format!("/b?pa_query={long}")).await;
     assert_eq!(
         seen.refusal,
         Some(Refusal::TooLong {
-            max: PortalQuery::DEFAULT_MAX_LEN
+            max: PortalQuery::MAX_LEN
         })
     );
 }
@@ -140,12 +142,19 @@ async fn one_query_one_destination() {
 
 #[tokio::test]
 async fn the_parameter_name_is_configurable() {
-    let layer = PortalLinkLayer::new().query_parameter("q");
+    let layer = PortalLinkLayer::new().in_site_parameter("q");
     let (seen, _) = through(layer.clone(), &format!("/b?q={TOKEN}&pa_query=x")).await;
     assert_eq!(seen.query.as_ref().map(PortalQuery::as_str), Some(TOKEN));
     assert_eq!(seen.uri, "/b?pa_query=x");
-    let same = std::panic::catch_unwind(|| PortalLinkLayer::new().query_parameter("crylk"));
-    assert!(same.is_err());
+    for same in [
+        PortalLinkLayer::new().try_in_site_parameter("crylk"),
+        PortalLinkLayer::new().try_link_parameter("pa_query"),
+        PortalLinkLayer::new()
+            .link_parameter("q")
+            .try_in_site_parameter("q"),
+    ] {
+        assert_eq!(same.unwrap_err().kind(), InvalidParameterKind::SameAsOther);
+    }
 }
 
 /// A response body with no `Default`: what `BadRequest` cannot build.

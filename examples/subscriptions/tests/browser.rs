@@ -662,10 +662,10 @@ fn hostile_queries() -> Vec<(String, String)> {
         "https://evil.example/portal?<script>window.__pwned='url'</script>".to_owned(),
         format!("{IN_SITE_QUERY}\"</script><script>window.__pwned='after a token'</script>"),
         // Over-long: the token's own alphabet, and a payload past the bound.
-        "A".repeat(PortalQuery::DEFAULT_MAX_LEN + 1),
+        "A".repeat(PortalQuery::MAX_LEN + 1),
         format!(
             "{}</script><script>window.__pwned='long'</script>",
-            "A".repeat(PortalQuery::DEFAULT_MAX_LEN)
+            "A".repeat(PortalQuery::MAX_LEN)
         ),
     ];
     let mut queries: Vec<(String, String)> = values
