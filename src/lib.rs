@@ -6,7 +6,8 @@
 //! office, every link in ProAbono's e-mails (invoices, expiring cards, failed
 //! payments, direct-debit notices) points at the business's own page and
 //! carries the real destination, percent-encoded, in the `crylk` query
-//! parameter:
+//! parameter. ProAbono's integration guide ("Customer Portal Integration")
+//! gives this one, which the examples below call *the guide's link*:
 //!
 //! ```text
 //! https://mon-app.com/Subscriptions?crylk=https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349
@@ -15,7 +16,7 @@
 //! The page must decode `crylk` once, make sure it really is a ProAbono link,
 //! and use it as the `src` of the portal iframe, falling back to the
 //! `hosted-home` link of ProAbono's Customer object otherwise. Get the check
-//! wrong and anyone can make the page frame their own site: ProAbono's own
+//! wrong and anyone can make the page frame their own site: the guide's own
 //! advice ("the domain ends with proabono.com") lets `evilproabono.com`
 //! through. ProAbono's newer In-Site installation (portal.js) e-mails the
 //! same kind of link with an encrypted `pa_query` instead of a URL.
@@ -65,28 +66,24 @@
 //! # }
 //! ```
 //!
-//! Outside tower (actix-web, rocket, poem, a CGI script), the same verdict
-//! comes from [`target_from_query`], given the raw query string:
-//!
-//! ```
-//! use tower_portal_link::{target_from_query, Refusal};
-//!
-//! let verdict = target_from_query("crylk=https%3A%2F%2Fevil.com%5C.proabono.com%2F");
-//! assert_eq!(verdict, Err(Refusal::ForbiddenCharacter));
-//! assert_eq!(target_from_query("page=2"), Ok(None));
-//! ```
-//!
 //! # Where the layer goes
 //!
 //! **Outermost**, around everything that logs or records the request: it
 //! removes the link before anything else sees it, so a `TraceLayer` span,
-//! an access log or an error report inside it never holds the link. A layer
-//! outside it sees the request as the client sent it. With axum, wrap the
-//! whole `Router` (`PortalLinkLayer::new().layer(router)`, or outermost in
-//! the `ServiceBuilder` you serve); `Router::layer`, `route_layer` and a
-//! nested router work too, and with the `axum` feature the layer removes
-//! the link from axum's `OriginalUri` as well, which the router records
-//! before its layers run.
+//! an access log or an error report inside it never holds the link. Where
+//! the promise holds, and where it stops:
+//!
+//! - **Around the whole application** (`PortalLinkLayer::new().layer(router)`,
+//!   or first in the `ServiceBuilder` you serve): every request.
+//! - **axum's `Router::layer`**: the routes, and a `fallback`, added before
+//!   it. With the `axum` feature the layer also removes the link from
+//!   axum's `OriginalUri`, which the router records before its layers run.
+//!   A `fallback` added *after* `Router::layer` is not covered.
+//! - **axum's `route_layer`** (and a nested router's layer): requests that
+//!   match a route only; a request that reaches the `fallback` never meets
+//!   the layer, and keeps its link.
+//! - **Anything outside the layer** (a `TraceLayer` or access log wrapped
+//!   around it, a reverse proxy) sees the request as the client sent it.
 //!
 //! # Integrations
 //!
@@ -99,34 +96,65 @@
 //! With the `axum` feature, handlers take [`PortalTarget`] (a `400` when the
 //! link is absent or refused) or `Option<PortalTarget>`, and likewise
 //! [`PortalQuery`]; the [`Refusal`] is `Option<axum::Extension<Refusal>>`.
-//! `examples/subscriptions` is the whole page, with both flows.
+//! A layer around a `Router` is a plain service, which `axum::serve` takes
+//! through `into_make_service`:
 //!
 //! ```rust
 //! # #[cfg(feature = "axum")] {
-//! use axum::{routing::get, Router};
+//! use axum::{extract::Request, response::Html, routing::get, Router, ServiceExt};
 //! use tower::Layer;
 //! use tower_portal_link::{PortalLinkLayer, PortalTarget};
 //!
-//! async fn subscriptions(target: Option<PortalTarget>) -> String {
+//! const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
+//!
+//! async fn subscriptions(target: Option<PortalTarget>) -> Html<String> {
 //!     // `None`: no link, or a refused one. Fall back to `hosted-home`.
-//!     target.map_or_else(|| "hosted-home".to_owned(), |t| t.to_string())
+//!     let src = target.as_ref().map_or(HOSTED_HOME, PortalTarget::as_str);
+//!     let src = src.replace('&', "&amp;").replace('"', "&quot;");
+//!     Html(format!(r#"<iframe src="{src}"></iframe>"#))
 //! }
 //!
-//! let router: Router = Router::new().route("/Subscriptions", get(subscriptions));
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let router = Router::new().route("/Subscriptions", get(subscriptions));
 //! let app = PortalLinkLayer::new().layer(router);
-//! # let _ = app;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let addr = listener.local_addr()?;
+//! # tokio::spawn(async move {
+//! axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
+//! # });
+//! # let guide = format!("/Subscriptions?crylk={}", test_support::GUIDE_CRYLK);
+//! # let res = test_support::get(addr, &guide).await;
+//! # assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+//! # assert!(test_support::text(&res).contains(test_support::GUIDE_LINK));
+//! # let evil = format!("/Subscriptions?crylk={}", test_support::EVIL_CRYLK);
+//! # assert!(test_support::text(&test_support::get(addr, &evil).await).contains(HOSTED_HOME));
+//! # Ok(())
+//! # }
+//! # main().unwrap();
 //! # }
 //! ```
 //!
-//! ## tower-http stacks
+//! `examples/subscriptions` is the whole page, with both flows and its
+//! `Content-Security-Policy`.
 //!
-//! Outermost, before `TraceLayer`, `SetRequestIdLayer`, `CompressionLayer`,
-//! `TimeoutLayer` and the rest:
+//! ## hyper 1 and tower-http stacks
+//!
+//! No framework: the layer first in a `tower::ServiceBuilder`, before
+//! `TraceLayer`, `SetRequestIdLayer`, `CompressionLayer`, `TimeoutLayer`
+//! and the rest, in front of a `service_fn`, served with `hyper-util`
+//! (`examples/hyper`):
 //!
 //! ```rust
+//! use std::convert::Infallible;
 //! use std::time::Duration;
 //!
 //! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use hyper::body::{Bytes, Incoming};
+//! use hyper::server::conn::http1;
+//! use hyper_util::rt::TokioIo;
+//! use hyper_util::service::TowerToHyperService;
 //! use tower::ServiceBuilder;
 //! use tower_http::compression::CompressionLayer;
 //! use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -134,6 +162,16 @@
 //! use tower_http::trace::TraceLayer;
 //! use tower_portal_link::{PortalLinkLayer, PortalTarget};
 //!
+//! const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
+//!
+//! async fn page(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     let target = req.extensions().get::<PortalTarget>();
+//!     let src = target.map_or(HOSTED_HOME, PortalTarget::as_str);
+//!     Ok(Response::new(Full::from(src.to_owned())))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
 //! let service = ServiceBuilder::new()
 //!     .layer(PortalLinkLayer::new())
 //!     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -141,19 +179,29 @@
 //!     .layer(PropagateRequestIdLayer::x_request_id())
 //!     .layer(CompressionLayer::new())
 //!     .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10)))
-//!     .service_fn(|req: Request<String>| async move {
-//!         let target = req.extensions().get::<PortalTarget>();
-//!         let src = target.map_or("hosted-home", PortalTarget::as_str).to_owned();
-//!         Ok::<_, std::convert::Infallible>(Response::new(src))
-//!     });
-//! # let _ = service;
+//!     .service_fn(page);
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let addr = listener.local_addr()?;
+//! # tokio::spawn(async move {
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     // hyper calls services by `&self`: the adapter clones the stack.
+//!     let service = TowerToHyperService::new(service.clone());
+//!     tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+//! }
+//! # #[allow(unreachable_code)]
+//! # Ok::<(), std::io::Error>(())
+//! # });
+//! # let guide = format!("/Subscriptions?crylk={}", test_support::GUIDE_CRYLK);
+//! # let res = test_support::get(addr, &guide).await;
+//! # assert_eq!(test_support::text(&res), test_support::GUIDE_LINK);
+//! # assert!(res.headers().contains_key("x-request-id"));
+//! # let evil = format!("/Subscriptions?crylk={}", test_support::EVIL_CRYLK);
+//! # assert_eq!(test_support::text(&test_support::get(addr, &evil).await), HOSTED_HOME);
+//! # Ok(())
+//! # }
 //! ```
-//!
-//! ## hyper 1
-//!
-//! No framework: the layer in a `tower::ServiceBuilder` in front of a
-//! `service_fn`, served with `hyper_util::service::TowerToHyperService`
-//! (`examples/hyper`).
 //!
 //! ## tonic 0.14 and tonic-web
 //!
@@ -180,8 +228,8 @@
 //! Frameworks with their own middleware get the same verdict from
 //! [`target_from_query`] (or [`PortalLinkLayer::target_from_query`] for a
 //! configured policy) and [`PortalQuery::parse`]. Only the verdict: removing
-//! the link from what the framework logs and sending
-//! `Referrer-Policy: no-referrer` are then the application's to do.
+//! the link from what the framework logs and the `Referrer-Policy` rule
+//! below are then the application's to do.
 //!
 //! # ProAbono's In-Site installation
 //!
@@ -189,19 +237,44 @@
 //! `ProAbonoPortal.open({...})`; e-mails carry `?pa_query=<encrypted query>`
 //! instead of `crylk`. The layer hands a valid one on as a [`PortalQuery`]
 //! (ProAbono's documented queries are URL-safe base64: letters, digits,
-//! `-` and `_`, at most [`PortalQuery::MAX_LEN`] bytes; anything
-//! else is refused, so the value is inert in HTML, JavaScript and URLs).
-//! With the `in-site` feature, [`InSite`] renders the `open()` call escaped
-//! for a `<script>`, with the customer's HMAC-SHA256 hash computed from the
-//! portal secret; and [`PortalCspLayer`] (from [`PortalLinkLayer::csp`])
-//! merges the portal's `frame-src` and `script-src` into the page's
-//! `Content-Security-Policy`.
+//! `-` and `_`, at most [`PortalQuery::MAX_LEN`] bytes; anything else is
+//! refused, so the value is inert in HTML, JavaScript and URLs). With the
+//! `in-site` feature, [`InSite`] renders the `open()` call escaped for a
+//! `<script>`, with the customer's HMAC-SHA256 hash computed from the
+//! portal secret.
 //!
 //! # Options
 //!
 //! [`PortalLinkLayer::new`] accepts `https` links to `proabono.com` and its
-//! subdomains: the pages of every business on ProAbono. A business that
-//! wants its own pages only lists them:
+//! subdomains: the pages of every business on ProAbono. The builder
+//! methods change that:
+//!
+//! - [`allowed_origins`](PortalLinkLayer::allowed_origins) replaces the
+//!   origins links may point at, [`allow_origin`](PortalLinkLayer::allow_origin)
+//!   adds one (each with a `try_` version that returns an error instead of
+//!   panicking). Origins are Content-Security-Policy source expressions
+//!   ([`OriginPattern`]): each keeps its own scheme and port, so
+//!   `.allow_origin("http://localhost:3000")` for a local sandbox allows
+//!   `http` and port 3000 on `localhost` only. A `*.` wildcard is refused
+//!   on a single label (`*.com`) and on a domain with no room for a
+//!   subdomain; public suffixes (`*.co.uk`, `*.github.io`) are **not**
+//!   detected, so never write a wildcard over a domain you do not control.
+//! - [`link_parameter`](PortalLinkLayer::link_parameter) and
+//!   [`in_site_parameter`](PortalLinkLayer::in_site_parameter) rename the
+//!   query parameters (`crylk`, `pa_query`); one name for both is refused.
+//! - [`max_length`](PortalLinkLayer::max_length): the longest link (512
+//!   bytes).
+//! - [`header`](PortalLinkLayer::header): also read the link from a request
+//!   header.
+//! - [`strip_link`](PortalLinkLayer::strip_link): whether the link leaves
+//!   the request (yes by default).
+//! - [`on_refused`](PortalLinkLayer::on_refused) ([`Forward`] or
+//!   [`BadRequest`]) and [`refusal_response`](PortalLinkLayer::refusal_response):
+//!   what a refused request gets.
+//! - [`observe_refusals`](PortalLinkLayer::observe_refusals): a callback per
+//!   refusal, for metrics.
+//! - [`csp`](PortalLinkLayer::csp): a [`PortalCspLayer`] for the page that
+//!   shows the portal ([`csp`] module).
 //!
 //! ```
 //! use tower_portal_link::PortalLinkLayer;
@@ -213,11 +286,17 @@
 //!     .is_err());
 //! ```
 //!
-//! Origins are Content-Security-Policy source expressions
-//! ([`OriginPattern`]): each keeps its own scheme and port, so
-//! `.allow_origin("http://localhost:3000")` for a local sandbox allows
-//! `http` and port 3000 on `localhost` only, and
-//! [`frame_src`](PortalLinkLayer::frame_src) renders exactly the list.
+//! # Response headers
+//!
+//! The layer writes one header, and only on the response to a request whose
+//! URL carried a link or an In-Site query (forwarded, refused, [`BadRequest`]
+//! or [`refusal_response`](PortalLinkLayer::refusal_response)): **its
+//! `Referrer-Policy` is kept when the policy a browser reads from it already
+//! sends no path and no query (`no-referrer`, `origin`, `strict-origin`),
+//! and replaced by `no-referrer` otherwise** — no header, `same-origin`,
+//! `unsafe-url`, an empty or invalid value, and several fields whose last
+//! recognised token is any other. Responses to other requests are left as
+//! they are. [`PortalCspLayer`] has its own rule ([`csp`] module).
 //!
 //! # The rules: the security model
 //!
@@ -268,38 +347,28 @@
 //! URI (other parameters keep their order and encoding), from axum's
 //! `OriginalUri` with the `axum` feature, and the [header](PortalLinkLayer::header)
 //! from the request, before the inner service sees it
-//! ([`strip_link`](PortalLinkLayer::strip_link)); it adds
-//! `Referrer-Policy: no-referrer` to the response of a request whose URL
-//! carried either, unless the application set a policy; and
-//! [`frame_src`](PortalLinkLayer::frame_src) renders the `frame-src`
-//! directive that lets the page frame nothing else. [`PortalTarget`]'s
-//! `Debug` prints the scheme, host and port only, [`PortalQuery`]'s
-//! nothing of the token; a [`Refusal`] never carries any part of the link,
-//! and neither do the `tracing` event, the
-//! [observer](PortalLinkLayer::observe_refusals) and the
+//! ([`strip_link`](PortalLinkLayer::strip_link)); it holds the response's
+//! `Referrer-Policy` to the rule above; and [`frame_src`](PortalLinkLayer::frame_src)
+//! renders the `frame-src` directive that lets the page frame nothing
+//! else. [`PortalTarget`]'s `Debug` prints the scheme, host and port only,
+//! [`PortalQuery`]'s nothing of the token; a [`Refusal`] never carries any
+//! part of the link, and neither do the `tracing` event, the
+//! [observer](PortalLinkLayer::observe_refusals), the
+//! [`BadRequest`] body and the
 //! [custom refusal response](PortalLinkLayer::refusal_response)'s
-//! arguments.
+//! arguments (unless `strip_link(false)` leaves the link in the URI).
 //!
 //! # Cost
 //!
-//! Measured with callgrind beside a bare service, a pass-through layer and
-//! the hand-written recipe (`benches/README.md` in the repository has the
-//! tables and how to reproduce them). The guide's valid link costs about
-//! 14,500 instructions over the bare service, as much as the recipe. A
-//! request without either parameter costs one pass over its query and no
-//! allocation: 49 instructions without a query, 198 for a typical 79-byte
-//! one. A link of any shape costs at most 4 times the guide's link (one
-//! made of `./` path segments, 6.3 times): the 512-byte maximum, with
-//! non-ASCII counted as encoded, the DNS limits, the lower-cased host and
-//! no punycode under a wildcard bound what the URL parser does (the
-//! recipe spends up to 9.9 million instructions on one long punycode
-//! label). A query costs in proportion to its length and to the pairs that
-//! start like `crylk` or `pa_query`: about 1 instruction a byte for
-//! ordinary pairs, up to 53 for a query made only of such pairs. Memory:
-//! nothing for a request without a link; for one with it, buffers bounded
-//! by the maximum length whatever the query's size (`tests/properties.rs`
-//! holds a verdict's heap under 16 times the maximum), and at most 16
-//! allocations.
+//! A request without either parameter costs one pass over its query and no
+//! allocation. A link is refused by its length before it is parsed, and by
+//! the DNS limits before the URL parser's IDNA, so punycode is never
+//! decoded under a wildcard origin: checking any link costs at most a
+//! small multiple of checking a ProAbono link, and a query a bounded
+//! amount per byte, whatever it holds. Memory: nothing for a request
+//! without a link; for one with it, buffers bounded by the maximum length
+//! whatever the query's size. `benches/README.md`, in the repository, has
+//! the measured figures, the worst cases and how to measure them.
 //!
 //! # Cargo features
 //!
@@ -319,9 +388,10 @@
 //!
 //! [`PortalLink<S>`] is a `Service<http::Request<B>>` for every request body
 //! `B` whenever the inner service answers an `http::Response<ResBody>`, for
-//! any `ResBody`. With [`BadRequest`] it also needs `ResBody: Default`, the
-//! body of the `400` it builds (axum's, tonic's and warp's bodies are;
-//! tower-http's `TraceLayer` body is not); with
+//! any `ResBody`. With [`BadRequest`] it also needs `ResBody: From<String>`,
+//! the body of the `400` it builds (axum's body, `String` and
+//! http-body-util's `Full<Bytes>` are; tower-http's `TraceLayer` body is
+//! not); with
 //! [`refusal_response`](PortalLinkLayer::refusal_response) your closure
 //! builds the response, so it needs nothing. It is `Clone` when `S` is,
 //! and its future is `Send` when `S::Future` is.
