@@ -263,7 +263,10 @@ impl<R> PortalLinkLayer<R> {
 
     /// Answers a refused link or query with the response `respond` builds
     /// from the [`Refusal`] and the request's parts, without calling the
-    /// inner service. The parts no longer carry the link.
+    /// inner service. The parts no longer carry the link, unless
+    /// [`strip_link(false)`](Self::strip_link) keeps it in the URI: then
+    /// never echo or log `parts.uri`. The response's `Referrer-Policy` is
+    /// held to the layer's rule, whatever the closure sets.
     ///
     /// ```
     /// use http::{Response, StatusCode};

@@ -23,8 +23,10 @@ use crate::{Forward, OnRefused, PortalLinkLayer, PortalQuery, PortalTarget, Refu
 /// is removed first, so a handler only ever sees this service's verdict.
 ///
 /// When the request's query carries a link or an In-Site query, the
-/// response gets `Referrer-Policy: no-referrer` unless the inner service
-/// set a policy; and, unless [`strip_link(false)`](PortalLinkLayer::strip_link)
+/// response's `Referrer-Policy` is kept only if it sends no path and no
+/// query (`no-referrer`, `origin`, `strict-origin`), and is `no-referrer`
+/// otherwise (the crate documentation's "Response headers"); and, unless
+/// [`strip_link(false)`](PortalLinkLayer::strip_link)
 /// was asked for, both parameters are removed from the URI (and from axum's
 /// `OriginalUri`, with the `axum` feature), and the
 /// [header](PortalLinkLayer::header) from the request, before the inner
