@@ -7,7 +7,8 @@ use std::fmt;
 /// `Content-Security-Policy` directive.
 ///
 /// Returned by [`PortalCspLayer::try_frame_src`](super::PortalCspLayer::try_frame_src),
-/// [`try_script_src`](super::PortalCspLayer::try_script_src) and
+/// [`try_script_src`](super::PortalCspLayer::try_script_src),
+/// [`try_fallback`](super::PortalCspLayer::try_fallback) and
 /// [`InlineScript::nonce`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidCspSource {
@@ -15,7 +16,7 @@ pub struct InvalidCspSource {
 }
 
 impl InvalidCspSource {
-    const fn new(reason: &'static str) -> Self {
+    pub(super) const fn new(reason: &'static str) -> Self {
         InvalidCspSource { reason }
     }
 }
