@@ -602,3 +602,321 @@ async fn an_application_policy_inside_the_layer_is_merged_into() {
         )]
     );
 }
+
+/// What a browser decides, modelled closely enough to check the rules
+/// rather than the strings: CSP Level 3's directive fallbacks and source
+/// matching for frames, script elements (by URL, or inline by nonce or
+/// hash) and workers, on a page at `http://127.0.0.1:3000`.
+mod browser_model {
+    use url::Url;
+
+    pub const PAGE: &str = "http://127.0.0.1:3000/Subscriptions";
+
+    #[derive(Clone, Copy, Debug)]
+    pub enum Probe {
+        Frame(&'static str),
+        Script(&'static str),
+        /// An inline script that a list allows with this source
+        /// (`'nonce-…'` or `'sha256-…'`).
+        Inline(&'static str),
+        Worker(&'static str),
+    }
+
+    impl Probe {
+        fn directives(self) -> &'static [&'static str] {
+            match self {
+                Probe::Frame(_) => &["frame-src", "child-src", "default-src"],
+                Probe::Script(_) | Probe::Inline(_) => {
+                    &["script-src-elem", "script-src", "default-src"]
+                }
+                Probe::Worker(_) => &["worker-src", "child-src", "script-src", "default-src"],
+            }
+        }
+    }
+
+    /// The directive that governs `probe` in `policy`, if one does: its
+    /// name as `probe` knows it, and its sources.
+    pub fn governing(policy: &str, probe: Probe) -> Option<(&'static str, Vec<String>)> {
+        let directives: Vec<Vec<String>> = policy
+            .split(';')
+            .map(|d| d.split_ascii_whitespace().map(str::to_owned).collect())
+            .filter(|d: &Vec<String>| !d.is_empty())
+            .collect();
+        probe.directives().iter().find_map(|name| {
+            directives
+                .iter()
+                .find(|d| d[0].eq_ignore_ascii_case(name))
+                .map(|d| (*name, d[1..].to_vec()))
+        })
+    }
+
+    /// Whether one policy (one of a comma-joined list, already split)
+    /// allows `probe`.
+    pub fn allows(policy: &str, probe: Probe) -> bool {
+        let Some((_, list)) = governing(policy, probe) else {
+            return true;
+        };
+        let lower: Vec<String> = list.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let has = |k: &str| lower.iter().any(|s| s == k);
+        let nonce_or_hash = |s: &String| {
+            ["'nonce-", "'sha256-", "'sha384-", "'sha512-"]
+                .iter()
+                .any(|p| s.starts_with(p))
+        };
+        match probe {
+            Probe::Inline(source) => {
+                list.iter().any(|s| {
+                    let (p, v) = s.split_at(s.find('-').map_or(0, |i| i + 1));
+                    let (q, w) = source.split_at(source.find('-').unwrap() + 1);
+                    p.eq_ignore_ascii_case(q) && v == w
+                }) || (has("'unsafe-inline'")
+                    && !has("'strict-dynamic'")
+                    && !lower.iter().any(nonce_or_hash))
+            }
+            Probe::Script(url) if has("'strict-dynamic'") => {
+                // Host sources, `'self'` and schemes are ignored; the probe
+                // carries no nonce.
+                let _ = url;
+                false
+            }
+            Probe::Frame(url) | Probe::Script(url) | Probe::Worker(url) => {
+                let url = Url::parse(url).unwrap();
+                lower.iter().any(|s| url_matches(s, &url))
+            }
+        }
+    }
+
+    static PAGE_URL: std::sync::LazyLock<Url> =
+        std::sync::LazyLock::new(|| Url::parse(PAGE).unwrap());
+
+    fn url_matches(source: &str, url: &Url) -> bool {
+        let page = &*PAGE_URL;
+        let scheme_ok =
+            |scheme: &str| scheme == url.scheme() || (scheme == "http" && url.scheme() == "https");
+        if source == "'self'" {
+            return url.origin() == page.origin();
+        }
+        if source.starts_with('\'') {
+            return false;
+        }
+        if source == "*" {
+            return matches!(url.scheme(), "http" | "https");
+        }
+        if let Some(scheme) = source.strip_suffix(':') {
+            return scheme_ok(scheme);
+        }
+        let (scheme, rest) = match source.split_once("://") {
+            Some((scheme, rest)) => (Some(scheme), rest),
+            None => (None, source),
+        };
+        if !scheme_ok(scheme.unwrap_or(page.scheme())) {
+            return false;
+        }
+        let authority = rest.split('/').next().unwrap();
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        let url_host = url.host_str().unwrap();
+        let host_ok = match host.strip_prefix("*.") {
+            Some(suffix) => url_host.ends_with(&format!(".{suffix}")),
+            None => host == "*" || host == url_host,
+        };
+        let url_port = url.port_or_known_default().unwrap();
+        let port_ok = match port {
+            Some("*") => true,
+            Some(p) => p.parse() == Ok(url_port),
+            None => Some(url_port) == default_port(scheme.unwrap_or(url.scheme())),
+        };
+        host_ok && port_ok
+    }
+
+    fn default_port(scheme: &str) -> Option<u16> {
+        match scheme {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        }
+    }
+
+    /// Whether every enforced policy of `fields` allows `probe`.
+    pub fn all_allow(fields: &[String], probe: Probe) -> bool {
+        fields
+            .iter()
+            .flat_map(|f| f.split(','))
+            .all(|policy| allows(policy, probe))
+    }
+}
+
+/// Page policies built from every combination of the directives that
+/// govern frames, scripts and workers.
+fn generated_policies() -> Vec<Vec<String>> {
+    let options: [(&str, &[&str]); 6] = [
+        (
+            "default-src",
+            &["'self'", "'none'", "https:", "'self' 'unsafe-inline'", "*"],
+        ),
+        (
+            "frame-src",
+            &["'self'", "'none'", "https://www.youtube.com"],
+        ),
+        ("child-src", &["'self'", "https://www.youtube.com"]),
+        (
+            "script-src",
+            &[
+                "'self'",
+                "'none'",
+                "'self' 'unsafe-inline'",
+                "'nonce-cGFnZQ' 'strict-dynamic'",
+                "https://cdn.example.com",
+            ],
+        ),
+        ("script-src-elem", &["'self'"]),
+        ("worker-src", &["'self'"]),
+    ];
+    let mut policies = vec![String::new()];
+    for (name, values) in options {
+        let mut next = Vec::new();
+        for policy in &policies {
+            next.push(policy.clone());
+            for value in values {
+                let sep = if policy.is_empty() { "" } else { "; " };
+                next.push(format!("{policy}{sep}{name} {value}"));
+            }
+        }
+        policies = next;
+    }
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for (i, policy) in policies.iter().enumerate() {
+        let policy = if policy.is_empty() {
+            "frame-ancestors 'self'".to_owned()
+        } else {
+            policy.clone()
+        };
+        out.push(vec![policy.clone()]);
+        // Every seventh, beside another: as two fields, and comma-joined.
+        if i % 7 == 0 {
+            let other = &policies[(i * 31 + 11) % policies.len()];
+            if !other.is_empty() {
+                out.push(vec![policy.clone(), other.clone()]);
+                out.push(vec![format!("{policy}, {other}")]);
+            }
+        }
+    }
+    out.push(Vec::new());
+    out
+}
+
+/// The rules, checked as a browser would apply them, over every generated
+/// page policy and option combination: the page keeps everything it
+/// allowed (frames outside the layer's sources excepted, with
+/// `restrict_frames`), gains nothing but the layer's sources, and allows
+/// those; with `restrict_frames`, no other frame loads.
+#[test]
+fn the_rules_hold_as_a_browser_applies_them() {
+    use browser_model::{all_allow, governing, Probe};
+
+    const OURS_FRAMES: [Probe; 2] = [
+        Probe::Frame("https://mon-app.via.proabono.com/subscribe-offer/T0k"),
+        Probe::Frame("https://demo-eur.proabono.com/portal-anon"),
+    ];
+    const PORTAL_JS: Probe = Probe::Script("https://portal.proabono.com/Get/portal.js");
+    const OUR_INLINE: Probe = Probe::Inline("'nonce-bm9uY2U'");
+    const PORTAL_WORKER: Probe = Probe::Worker("https://portal.proabono.com/worker.js");
+    const OTHERS: [Probe; 12] = [
+        Probe::Frame("http://127.0.0.1:3000/own-frame"),
+        Probe::Frame("https://www.youtube.com/embed/x"),
+        Probe::Frame("https://evil.example/"),
+        Probe::Frame("https://other.proabono.com/"),
+        Probe::Script("http://127.0.0.1:3000/static/page.js"),
+        Probe::Script("https://cdn.example.com/x.js"),
+        Probe::Script("https://evil.example/x.js"),
+        Probe::Inline("'nonce-cGFnZQ'"),
+        Probe::Inline("'sha256-b3RoZXI='"),
+        Probe::Worker("http://127.0.0.1:3000/worker.js"),
+        Probe::Worker("https://cdn.example.com/worker.js"),
+        Probe::Worker("https://evil.example/worker.js"),
+    ];
+
+    let mut checked = 0;
+    for page in generated_policies() {
+        for in_site in [false, true] {
+            for restrict in [false, true] {
+                let mut csp = links().csp().fallback(HOSTED_HOME);
+                if in_site {
+                    csp = csp.in_site();
+                }
+                let csp = csp.restrict_frames(restrict);
+                let mut headers = http::HeaderMap::new();
+                for field in &page {
+                    headers.append(CONTENT_SECURITY_POLICY, field.parse().unwrap());
+                }
+                let nonce = InlineScript::nonce(NONCE).unwrap();
+                csp.merge_into(&mut headers, in_site.then_some(&nonce));
+                let after: Vec<String> = headers
+                    .get_all(CONTENT_SECURITY_POLICY)
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect();
+                let case =
+                    format!("{page:?} -> {after:?} (in_site {in_site}, restrict {restrict})");
+
+                // The layer's sources are allowed.
+                for probe in OURS_FRAMES {
+                    assert!(all_allow(&after, probe), "{probe:?} blocked: {case}");
+                }
+                if in_site {
+                    assert!(all_allow(&after, OUR_INLINE), "inline call blocked: {case}");
+                    let strict_dynamic = page.iter().flat_map(|f| f.split(',')).any(|p| {
+                        governing(p, PORTAL_JS)
+                            .is_some_and(|(_, l)| l.iter().any(|s| s == "'strict-dynamic'"))
+                    });
+                    if !strict_dynamic {
+                        assert!(all_allow(&after, PORTAL_JS), "portal.js blocked: {case}");
+                    }
+                }
+                // What the page allowed stays allowed, and nothing else
+                // is: with `restrict_frames`, frames outside the layer's
+                // sources are refused instead.
+                for probe in OTHERS {
+                    let before = all_allow(&page, probe);
+                    let now = all_allow(&after, probe);
+                    if restrict && matches!(probe, Probe::Frame(_)) {
+                        assert!(!now, "{probe:?} allowed: {case}");
+                    } else {
+                        assert_eq!(before, now, "{probe:?}: {case}");
+                    }
+                }
+                // Workers from portal.js's origin: only where an existing
+                // `script-src` governs workers does it let them (and a
+                // worker must be same-origin anyway); a `script-src` made
+                // from `default-src` leaves them as they were.
+                let script_src_governs_workers = page.iter().flat_map(|f| f.split(',')).any(|p| {
+                    governing(p, PORTAL_WORKER).is_some_and(|(name, _)| name == "script-src")
+                });
+                if !script_src_governs_workers {
+                    assert_eq!(
+                        all_allow(&page, PORTAL_WORKER),
+                        all_allow(&after, PORTAL_WORKER),
+                        "{case}"
+                    );
+                }
+                // The layer's sources it was not asked for are not added.
+                if !in_site {
+                    assert_eq!(
+                        all_allow(&page, PORTAL_JS),
+                        all_allow(&after, PORTAL_JS),
+                        "{case}"
+                    );
+                    assert_eq!(
+                        all_allow(&page, OUR_INLINE),
+                        all_allow(&after, OUR_INLINE),
+                        "{case}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 4000, "{checked}");
+}
