@@ -44,7 +44,8 @@
 //! ([`in_site`](PortalCspLayer::in_site)), any given to
 //! [`script_src`](PortalCspLayer::script_src), and the response's
 //! [`InlineScript`]. Without `restrict_frames`, a response without a
-//! policy leaves the layer exactly as it came.
+//! policy, or with unrelated directives only, comes out of the layer
+//! exactly as it went in.
 //!
 //! ```
 //! use http::header::{HeaderMap, CONTENT_SECURITY_POLICY};
@@ -57,7 +58,8 @@
 //!         headers.insert(CONTENT_SECURITY_POLICY, page.parse().unwrap());
 //!     }
 //!     csp.merge_into(&mut headers, None);
-//!     headers.get_all(CONTENT_SECURITY_POLICY).iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>()
+//!     let values = headers.get_all(CONTENT_SECURITY_POLICY).iter();
+//!     values.map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>()
 //! };
 //!
 //! // No policy, or one that does not restrict frames: nothing to add.

@@ -159,7 +159,8 @@ pub(crate) fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 /// The `script-src` source for the inline script of one response (the
 /// page's `ProAbonoPortal.open(...)` call), chosen by the handler and
 /// inserted as a **response** extension; [`PortalCsp`](super::PortalCsp)
-/// adds it to the response's policies.
+/// adds it to `script-src` in the response's policies that restrict
+/// scripts (a page without one runs it anyway).
 ///
 /// A nonce must be fresh for every response, unpredictable (at least 128
 /// bits from a cryptographic generator) and written on the `<script>`
