@@ -207,7 +207,10 @@
 //!   `default-src` in a policy with neither `worker-src` nor `child-src`
 //!   would govern them, so `worker-src` gets `default-src`'s sources too:
 //!   `default-src 'self'` gets `; script-src 'self'
-//!   https://portal.proabono.com; worker-src 'self'`.
+//!   https://portal.proabono.com; worker-src 'self'`. (A `script-src` the
+//!   page has already governs its workers, and gets portal.js's origin
+//!   like the rest: a worker's script must be same-origin with the page,
+//!   so that origin lets none start.)
 //! - **Neither the directive nor a fallback**: the policy does not restrict
 //!   those requests, so it already allows the layer's sources, and it is
 //!   left as it is. Adding the directive would block what the page allows.
