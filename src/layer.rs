@@ -315,13 +315,28 @@ impl<R> PortalLinkLayer<R> {
         self
     }
 
-    /// A [`PortalCspLayer`](crate::PortalCspLayer) that adds exactly this
-    /// layer's allowed origins to the `frame-src` of the responses it
-    /// wraps: put it on the page's route.
+    /// A [`PortalCspLayer`](crate::PortalCspLayer) whose frame sources are
+    /// exactly this layer's allowed origins:
+    /// `PortalCspLayer::new().frame_src(<allowed origins>)`. Extend it
+    /// with the page's `hosted-home` fallback and, for In-Site, portal.js,
+    /// then put it on the page's route:
+    ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().allowed_origins(["https://mon-app.via.proabono.com"]);
+    /// let csp = layer
+    ///     .csp()
+    ///     .fallback("https://demo-eur.proabono.com/portal-anon")
+    ///     .in_site();
+    /// # let _ = csp;
+    /// ```
+    ///
+    /// See the [`csp` module](crate::csp) for what it does to each page.
     pub fn csp(&self) -> crate::PortalCspLayer {
         let sources: Vec<String> = self.policy.origins.iter().map(|o| o.to_string()).collect();
         // An origin pattern is always a valid CSP host source.
-        crate::PortalCspLayer::frame_src(sources)
+        crate::PortalCspLayer::new().frame_src(sources)
     }
 
     /// The verdict this layer reaches for a raw query string (the part of

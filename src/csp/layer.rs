@@ -14,7 +14,12 @@ const PORTAL_JS: &str = "https://portal.proabono.com";
 
 /// Wraps a service in [`PortalCsp`]: merges the portal's sources into the
 /// `Content-Security-Policy` of each of its responses. See the
-/// [module documentation](crate::csp) for the merge rules.
+/// [module documentation](crate::csp) for what each page gets.
+///
+/// Built empty by [`new`](Self::new) (or from a
+/// [`PortalLinkLayer`](crate::PortalLinkLayer) by
+/// [`csp`](crate::PortalLinkLayer::csp), with its allowed origins), then
+/// extended: every method adds to what the layer already holds.
 ///
 /// Cloning is cheap: the sources sit behind an [`Arc`], shared by every
 /// service the layer builds.
@@ -26,11 +31,14 @@ const PORTAL_JS: &str = "https://portal.proabono.com";
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
+/// let csp = PortalCspLayer::new()
+///     .frame_src(["https://mon-app.via.proabono.com"])
+///     .fallback("https://demo-eur.proabono.com/portal-anon");
 /// let page = ServiceBuilder::new()
-///     .layer(PortalCspLayer::frame_src(["https://proabono.com", "https://*.proabono.com"]))
+///     .layer(csp)
 ///     .service_fn(|_req: Request<()>| async {
 ///         let res = Response::builder()
-///             .header(CONTENT_SECURITY_POLICY, "default-src 'self'")
+///             .header(CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self'")
 ///             .body(String::new())
 ///             .unwrap();
 ///         Ok::<_, std::convert::Infallible>(res)
@@ -39,34 +47,50 @@ const PORTAL_JS: &str = "https://portal.proabono.com";
 /// let res = page.oneshot(Request::new(())).await.unwrap();
 /// assert_eq!(
 ///     res.headers()[CONTENT_SECURITY_POLICY],
-///     "default-src 'self'; frame-src 'self' https://proabono.com https://*.proabono.com",
+///     "default-src 'self'; script-src 'self'; \
+///      frame-src 'self' https://mon-app.via.proabono.com https://demo-eur.proabono.com",
 /// );
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PortalCspLayer {
     config: Arc<Config>,
 }
 
 impl PortalCspLayer {
-    /// Adds `sources` to `frame-src`: the origins the portal is served
-    /// from, as CSP source expressions, such as `https://proabono.com` and
-    /// `https://*.proabono.com`.
+    /// A layer that adds nothing yet: give it the portal's origins with
+    /// [`frame_src`](Self::frame_src), or start from
+    /// [`PortalLinkLayer::csp`](crate::PortalLinkLayer::csp), which does.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `sources` to the frame sources: the origins the portal is
+    /// served from, and the page's other frame sources (a video player, a
+    /// payment form), as CSP source expressions such as
+    /// `https://*.proabono.com` or `https://www.youtube-nocookie.com`. Can
+    /// be called any number of times; each source is added once.
+    ///
+    /// They go wherever the layer allows frames: the page's policies that
+    /// restrict frames, and, with [`restrict_frames`](Self::restrict_frames),
+    /// the layer's own `frame-src` policy.
     ///
     /// # Panics
     ///
     /// If a source is not a CSP scheme source, host source, keyword (other
     /// than `'none'`) or hash source: see [`try_frame_src`](Self::try_frame_src).
     #[track_caller]
-    pub fn frame_src<I>(sources: I) -> Self
+    pub fn frame_src<I>(self, sources: I) -> Self
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        Self::try_frame_src(sources).unwrap_or_else(|e| panic!("{e}"))
+        self.try_frame_src(sources)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Adds `sources` to `frame-src`, or says why one of them cannot be.
+    /// Adds `sources` to the frame sources, or says why one of them cannot
+    /// be.
     ///
     /// Each must be a CSP Level 3 source expression: a scheme (`https:`), a
     /// host source (`[scheme://]host[:port][/path]`, where the host may be
@@ -79,20 +103,60 @@ impl PortalCspLayer {
     /// # Errors
     ///
     /// The first source that is none of the above.
-    pub fn try_frame_src<I>(sources: I) -> Result<Self, InvalidCspSource>
+    pub fn try_frame_src<I>(mut self, sources: I) -> Result<Self, InvalidCspSource>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let mut config = Config::default();
-        extend(&mut config.frame_src, sources)?;
-        Ok(PortalCspLayer {
-            config: Arc::new(config),
-        })
+        extend(&mut Arc::make_mut(&mut self.config).frame_src, sources)?;
+        Ok(self)
     }
 
-    /// Also adds `sources` to `script-src` (and to `script-src-elem`, in a
-    /// policy that has it).
+    /// Adds the origin (`scheme://host[:port]`) of the page's `hosted-home`
+    /// fallback, the link of ProAbono's Customer object the page frames
+    /// when there is no valid link, to the frame sources: a narrowed list
+    /// of allowed origins may not hold it. `hosted_home` is that URL, or
+    /// its origin.
+    ///
+    /// ```
+    /// use tower_portal_link::PortalLinkLayer;
+    ///
+    /// let layer = PortalLinkLayer::new().allowed_origins(["https://mon-app.via.proabono.com"]);
+    /// let csp = layer.csp().fallback("https://demo-eur.proabono.com/portal-anon?lang=fr");
+    /// # let mut headers = http::HeaderMap::new();
+    /// # headers.insert(http::header::CONTENT_SECURITY_POLICY, "frame-src 'self'".parse().unwrap());
+    /// # csp.merge_into(&mut headers, None);
+    /// # assert_eq!(
+    /// #     headers[http::header::CONTENT_SECURITY_POLICY],
+    /// #     "frame-src 'self' https://mon-app.via.proabono.com https://demo-eur.proabono.com",
+    /// # );
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `hosted_home` is not an `http` or `https` URL with a host a CSP
+    /// source can name: see [`try_fallback`](Self::try_fallback).
+    #[track_caller]
+    pub fn fallback(self, hosted_home: impl AsRef<str>) -> Self {
+        self.try_fallback(hosted_home)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Adds the origin of the `hosted-home` fallback to the frame sources,
+    /// or says why it cannot.
+    ///
+    /// # Errors
+    ///
+    /// When `hosted_home` is not an absolute `http` or `https` URL, or its
+    /// host is not a domain name or an IPv4 address a CSP host source can
+    /// name (an IPv6 address, say, or a name with `_`).
+    pub fn try_fallback(self, hosted_home: impl AsRef<str>) -> Result<Self, InvalidCspSource> {
+        let origin = fallback_origin(hosted_home.as_ref())?;
+        self.try_frame_src([origin])
+    }
+
+    /// Adds `sources` to `script-src` (and to `script-src-elem`, in a
+    /// policy that has it), for the page's policies that restrict scripts.
     ///
     /// # Panics
     ///
@@ -107,8 +171,8 @@ impl PortalCspLayer {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Also adds `sources` to `script-src`, or says why one of them cannot
-    /// be (as [`try_frame_src`](Self::try_frame_src)).
+    /// Adds `sources` to `script-src`, or says why one of them cannot be
+    /// (as [`try_frame_src`](Self::try_frame_src)).
     ///
     /// # Errors
     ///
@@ -122,12 +186,24 @@ impl PortalCspLayer {
         Ok(self)
     }
 
-    /// ProAbono's In-Site installation: also adds
-    /// `https://portal.proabono.com`, where portal.js is served from, to
-    /// `script-src`. The inline `ProAbonoPortal.open(...)` call needs an
-    /// [`InlineScript`] response extension as well.
+    /// ProAbono's In-Site installation: adds `https://portal.proabono.com`,
+    /// where portal.js is served from, to `script-src`. The inline
+    /// `ProAbonoPortal.open(...)` call needs an [`InlineScript`] response
+    /// extension as well.
     pub fn in_site(self) -> Self {
         self.script_src([PORTAL_JS])
+    }
+
+    /// Defence in depth (default `false`): with `true`, every response also
+    /// gets a policy of the layer's own, `frame-src` followed by the frame
+    /// sources (the portal's origins, the fallback's, the page's others),
+    /// or `frame-src 'none'` when there are none. A browser enforces it
+    /// beside whatever policies the page has, so it refuses every other
+    /// frame, whatever those say; the page's own frames included, unless
+    /// given to [`frame_src`](Self::frame_src).
+    pub fn restrict_frames(mut self, restrict: bool) -> Self {
+        Arc::make_mut(&mut self.config).restrict_frames = restrict;
+        self
     }
 
     /// Whether `Content-Security-Policy-Report-Only` fields are widened too
@@ -147,7 +223,7 @@ impl PortalCspLayer {
     /// use http::header::{HeaderMap, HeaderValue, CONTENT_SECURITY_POLICY};
     /// use tower_portal_link::{InlineScript, PortalCspLayer};
     ///
-    /// let csp = PortalCspLayer::frame_src(["https://*.proabono.com"]).in_site();
+    /// let csp = PortalCspLayer::new().frame_src(["https://*.proabono.com"]).in_site();
     /// let mut headers = HeaderMap::new();
     /// headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static("script-src 'self'"));
     /// let nonce = InlineScript::nonce("bm9uY2UtZm9yLXRoaXMtcGFnZQ").unwrap();
@@ -160,6 +236,30 @@ impl PortalCspLayer {
     pub fn merge_into(&self, headers: &mut HeaderMap, inline: Option<&InlineScript>) {
         self.config.apply(headers, inline);
     }
+}
+
+/// The origin of the `hosted-home` URL, as a CSP host source.
+fn fallback_origin(hosted_home: &str) -> Result<String, InvalidCspSource> {
+    let url = url::Url::parse(hosted_home)
+        .map_err(|_| InvalidCspSource::new("the fallback is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(InvalidCspSource::new(
+            "the fallback is not an http or https URL",
+        ));
+    }
+    match url.host() {
+        Some(url::Host::Domain(_) | url::Host::Ipv4(_)) => {}
+        _ => {
+            return Err(InvalidCspSource::new(
+                "the fallback's host cannot be named by a CSP source",
+            ))
+        }
+    }
+    let origin = url.origin().ascii_serialization();
+    check_source(&origin).map_err(|_| {
+        InvalidCspSource::new("the fallback's host cannot be named by a CSP source")
+    })?;
+    Ok(origin)
 }
 
 /// Checks each source and appends the ones `list` does not hold yet.
@@ -192,9 +292,9 @@ mod tests {
 
     #[test]
     fn layer_is_cheap_and_shareable() {
-        fn assert<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+        fn assert<T: Clone + Send + Sync + std::fmt::Debug + Default + 'static>() {}
         assert::<PortalCspLayer>();
-        let a = PortalCspLayer::frame_src(["https://proabono.com"]);
+        let a = PortalCspLayer::new().frame_src(["https://proabono.com"]);
         let b = a.clone();
         assert!(Arc::ptr_eq(&a.config, &b.config));
         let c = b.clone().in_site();
@@ -204,21 +304,82 @@ mod tests {
 
     #[test]
     fn sources_are_checked_and_deduplicated() {
-        let layer = PortalCspLayer::frame_src(["https://proabono.com", "https://proabono.com"])
+        let layer = PortalCspLayer::new()
+            .frame_src(["https://proabono.com", "https://proabono.com"])
+            .frame_src(["https://proabono.com", "https://www.youtube-nocookie.com"])
             .in_site()
             .in_site();
-        assert_eq!(layer.config.frame_src.len(), 1);
+        assert_eq!(
+            &*layer.config.frame_src,
+            ["https://proabono.com", "https://www.youtube-nocookie.com"].map(Box::from)
+        );
         assert_eq!(layer.config.script_src.len(), 1);
-        assert!(PortalCspLayer::try_frame_src(["https://a.com; script-src *"]).is_err());
-        assert!(PortalCspLayer::try_frame_src(["https://a.com"])
-            .unwrap()
+        assert!(PortalCspLayer::new()
+            .try_frame_src(["https://a.com; script-src *"])
+            .is_err());
+        assert!(PortalCspLayer::new()
             .try_script_src(["'nonce-abc'"])
             .is_err());
     }
 
     #[test]
+    fn the_fallback_adds_its_origin() {
+        for (url, origin) in [
+            (
+                "https://demo-eur.proabono.com/portal-anon?x=1#y",
+                "https://demo-eur.proabono.com",
+            ),
+            (
+                "https://demo-eur.proabono.com",
+                "https://demo-eur.proabono.com",
+            ),
+            (
+                "HTTPS://Billing.Example.COM:443/p",
+                "https://billing.example.com",
+            ),
+            (
+                "https://billing.example.com:8443/p",
+                "https://billing.example.com:8443",
+            ),
+            ("http://localhost:3000/", "http://localhost:3000"),
+            ("http://127.0.0.1:80/", "http://127.0.0.1"),
+            (
+                "https://b\u{fc}cher.example/",
+                "https://xn--bcher-kva.example",
+            ),
+            (
+                "https://user:pw@billing.example.com/",
+                "https://billing.example.com",
+            ),
+        ] {
+            let layer = PortalCspLayer::new().try_fallback(url).unwrap();
+            assert_eq!(&*layer.config.frame_src, [Box::from(origin)], "{url}");
+        }
+        for bad in [
+            "",
+            "not a url",
+            "/portal-anon",
+            "demo-eur.proabono.com",
+            "ftp://demo-eur.proabono.com/",
+            "data:text/html,x",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://[::1]/",
+            "https://under_score.example/",
+        ] {
+            assert!(PortalCspLayer::new().try_fallback(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     #[should_panic(expected = "invalid Content-Security-Policy source")]
     fn frame_src_panics_on_an_invalid_source() {
-        let _ = PortalCspLayer::frame_src(["https://proabono.com https://evil.com"]);
+        let _ = PortalCspLayer::new().frame_src(["https://proabono.com https://evil.com"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid Content-Security-Policy source")]
+    fn fallback_panics_on_an_invalid_url() {
+        let _ = PortalCspLayer::new().fallback("javascript:alert(1)");
     }
 }

@@ -23,32 +23,55 @@ pub(super) struct Additions<'a> {
 }
 
 /// Widens every `Content-Security-Policy` field of `headers` (and every
-/// `Content-Security-Policy-Report-Only` field, with `report_only`), or
-/// inserts the portal's policy when the response has none.
-pub(super) fn apply(headers: &mut HeaderMap, add: Additions<'_>, report_only: bool) {
-    if !widen_fields(headers, CONTENT_SECURITY_POLICY, add) {
-        if let Some(policy) = new_policy(add) {
-            if let Ok(value) = HeaderValue::try_from(policy) {
-                headers.insert(CONTENT_SECURITY_POLICY, value);
-            }
-        }
-    }
+/// `Content-Security-Policy-Report-Only` field, with `report_only`); then,
+/// with `restrict_frames`, appends the helper's own frame policy.
+pub(super) fn apply(
+    headers: &mut HeaderMap,
+    add: Additions<'_>,
+    restrict_frames: bool,
+    report_only: bool,
+) {
+    widen_fields(headers, CONTENT_SECURITY_POLICY, add);
     // A report-only policy the application did not set would report to
     // nowhere: only ones that exist are widened.
     if report_only {
         widen_fields(headers, CONTENT_SECURITY_POLICY_REPORT_ONLY, add);
     }
+    if restrict_frames {
+        // A policy of its own, beside the page's: a browser enforces every
+        // policy, so this one restricts frames whatever the others say
+        // (none, stricter, weaker, unreadable), and cannot widen anything.
+        let own = frame_policy(add.frame);
+        if let Ok(own) = HeaderValue::try_from(own) {
+            let present = headers
+                .get_all(CONTENT_SECURITY_POLICY)
+                .iter()
+                .any(|v| *v == own);
+            if !present {
+                headers.append(CONTENT_SECURITY_POLICY, own);
+            }
+        }
+    }
 }
 
-/// Widens each field named `name` in place, keeping their order. Returns
-/// whether there was any.
-fn widen_fields(headers: &mut HeaderMap, name: HeaderName, add: Additions<'_>) -> bool {
+/// `frame-src` with `sources`, or `frame-src 'none'` without any.
+pub(super) fn frame_policy(sources: &[Box<str>]) -> String {
+    if sources.is_empty() {
+        "frame-src 'none'".to_owned()
+    } else {
+        let list: Vec<&str> = sources.iter().map(|s| &**s).collect();
+        format!("frame-src {}", list.join(" "))
+    }
+}
+
+/// Widens each field named `name` in place, keeping their order.
+fn widen_fields(headers: &mut HeaderMap, name: HeaderName, add: Additions<'_>) {
     // `entry` reserves room for an insertion: ask first.
     if !headers.contains_key(&name) {
-        return false;
+        return;
     }
     let Entry::Occupied(mut fields) = headers.entry(name) else {
-        return false;
+        return;
     };
     for value in fields.iter_mut() {
         // A value that is not visible ASCII is not one this code can edit
@@ -61,19 +84,6 @@ fn widen_fields(headers: &mut HeaderMap, name: HeaderName, add: Additions<'_>) -
             }
         }
     }
-    true
-}
-
-/// The policy for a response that has none: the portal's directives alone.
-pub(super) fn new_policy(add: Additions<'_>) -> Option<String> {
-    let frame: Vec<&str> = add.frame.iter().map(|s| &**s).collect();
-    let script: Vec<&str> = add.script.iter().map(|s| &**s).chain(add.inline).collect();
-    let directives: Vec<String> = [("frame-src", frame), ("script-src", script)]
-        .into_iter()
-        .filter(|(_, sources)| !sources.is_empty())
-        .map(|(name, sources)| format!("{name} {}", sources.join(" ")))
-        .collect();
-    (!directives.is_empty()).then(|| directives.join("; "))
 }
 
 /// Widens each policy of one header value; `None` when none changes.
@@ -135,10 +145,16 @@ impl<'a> Policy<'a> {
     /// Adds `add` (and `inline`, unless the list already allows every
     /// inline script) to the directive `name`. When the policy lacks it,
     /// the first of `fallbacks` it has is what governs those requests
-    /// today: `name` is created as a copy of it, plus the additions. With
-    /// neither, the policy does not restrict those requests and is left
-    /// as it is.
-    fn widen(&mut self, name: &str, fallbacks: &[&str], add: &[Box<str>], inline: Option<&str>) {
+    /// today: `name` is created as a copy of it, plus the additions, and
+    /// the fallback's index is returned. With neither, the policy does not
+    /// restrict those requests and is left as it is.
+    fn widen(
+        &mut self,
+        name: &str,
+        fallbacks: &[&str],
+        add: &[Box<str>],
+        inline: Option<&str>,
+    ) -> Option<usize> {
         if let Some(i) = self.find(name) {
             let directive = self.directives[i];
             if let Some(list) = widened(&sources(directive), add, inline) {
@@ -149,8 +165,10 @@ impl<'a> Policy<'a> {
         } else if let Some(j) = fallbacks.iter().find_map(|f| self.find(f)) {
             if let Some(list) = widened(&sources(self.directives[j]), add, inline) {
                 self.appended.push(format!("{name} {list}"));
+                return Some(j);
             }
         }
+        None
     }
 
     /// `None` when nothing was added.
@@ -194,7 +212,22 @@ fn widen_policy(policy: &str, add: Additions<'_>) -> Option<String> {
         // `script-src` governs scripts (`default-src` when it is absent);
         // `script-src-elem`, when present, governs `<script>` elements in
         // the browsers that know it, and `script-src` in the others.
-        policy.widen("script-src", &["default-src"], add.script, add.inline);
+        let created = policy.widen("script-src", &["default-src"], add.script, add.inline);
+        if let Some(default) = created {
+            // Workers fall back on `worker-src`, `child-src`, `script-src`,
+            // then `default-src`: with neither of the first two, the new
+            // `script-src` would govern them too. They keep what
+            // `default-src` allowed.
+            if policy.find("worker-src").is_none() && policy.find("child-src").is_none() {
+                let kept = sources(policy.directives[default]);
+                let list = if kept.is_empty() {
+                    "'none'".to_owned()
+                } else {
+                    kept.join(" ")
+                };
+                policy.appended.push(format!("worker-src {list}"));
+            }
+        }
         policy.widen("script-src-elem", &[], add.script, add.inline);
     }
     policy.finish()
@@ -386,7 +419,7 @@ mod tests {
         );
         assert_eq!(
             scripts("default-src 'self'", Some("'sha256-xyz='")).as_deref(),
-            Some("default-src 'self'; script-src 'self' https://portal.proabono.com 'sha256-xyz='"),
+            Some("default-src 'self'; script-src 'self' https://portal.proabono.com 'sha256-xyz='; worker-src 'self'"),
         );
         assert_eq!(
             scripts("script-src 'self'; script-src-elem 'self'", None).as_deref(),
@@ -437,24 +470,38 @@ mod tests {
     }
 
     #[test]
-    fn new_policy_has_the_portal_directives_only() {
-        let frame = boxed(PORTAL);
-        let script = boxed(&["https://portal.proabono.com"]);
-        let add = Additions {
-            frame: &frame,
-            script: &script,
-            inline: Some("'nonce-abc'"),
-        };
+    fn frame_policy_is_the_sources_or_none() {
         assert_eq!(
-            new_policy(add).as_deref(),
-            Some("frame-src https://proabono.com https://*.proabono.com; script-src https://portal.proabono.com 'nonce-abc'"),
+            frame_policy(&boxed(PORTAL)),
+            "frame-src https://proabono.com https://*.proabono.com"
         );
-        let add = Additions {
-            frame: &[],
-            script: &[],
-            inline: None,
-        };
-        assert_eq!(new_policy(add), None);
+        assert_eq!(frame_policy(&[]), "frame-src 'none'");
+    }
+
+    #[test]
+    fn workers_keep_what_default_src_allowed() {
+        assert_eq!(
+            scripts("default-src 'self' blob:", None).as_deref(),
+            Some("default-src 'self' blob:; script-src 'self' blob: https://portal.proabono.com; worker-src 'self' blob:"),
+        );
+        assert_eq!(
+            scripts("default-src", None).as_deref(),
+            Some("default-src; script-src https://portal.proabono.com; worker-src 'none'"),
+        );
+        // Another directive governs workers already.
+        for other in ["worker-src 'self'", "child-src 'self'", "WORKER-SRC"] {
+            assert_eq!(
+                scripts(&format!("default-src 'self'; {other}"), None),
+                Some(format!(
+                    "default-src 'self'; {other}; script-src 'self' https://portal.proabono.com"
+                )),
+            );
+        }
+        // An existing `script-src` is widened in place: nothing is pinned.
+        assert_eq!(
+            scripts("default-src 'self'; script-src 'self'", None).as_deref(),
+            Some("default-src 'self'; script-src 'self' https://portal.proabono.com"),
+        );
     }
 
     #[test]
@@ -482,7 +529,7 @@ mod tests {
             CONTENT_SECURITY_POLICY_REPORT_ONLY,
             HeaderValue::from_static("frame-src 'none'"),
         );
-        apply(&mut headers, add, false);
+        apply(&mut headers, add, false, false);
         let values: Vec<&[u8]> = headers
             .get_all(CONTENT_SECURITY_POLICY)
             .iter()

@@ -1,14 +1,84 @@
-//! `Content-Security-Policy` for the portal page: a layer that widens the
-//! policy the page already has by the portal's sources, and never replaces
-//! it.
+//! `Content-Security-Policy` for the page that shows ProAbono's portal:
+//! [`PortalCspLayer`] lets the portal through the page's policies, and can
+//! add a policy of its own that refuses every other frame.
 //!
-//! A page that embeds ProAbono's portal must let it through its policy:
-//! the portal's origins in `frame-src`, and, for the In-Site installation,
-//! `https://portal.proabono.com` (portal.js) plus a nonce or hash for the
-//! inline `ProAbonoPortal.open(...)` call in `script-src`. The application
-//! usually has a policy of its own, set by its framework, a layer or a
-//! reverse proxy; [`PortalCspLayer`] merges the portal's sources into it,
-//! on the responses of the service it wraps.
+//! A page that embeds the portal needs its origins in `frame-src`, and,
+//! for the In-Site installation, `https://portal.proabono.com` (portal.js)
+//! plus a nonce or hash for the inline `ProAbonoPortal.open(...)` call in
+//! `script-src`. The application usually has a policy of its own, set by
+//! its framework, a layer or a reverse proxy, or none at all; the layer
+//! works on the responses of the service it wraps, whatever they carry.
+//!
+//! # The rule
+//!
+//! **Every policy the response carries that restricts frames or scripts
+//! gets the layer's sources added to the directive that governs them,
+//! without removing or narrowing anything and without restricting what it
+//! did not restrict; and with [`restrict_frames(true)`](PortalCspLayer::restrict_frames)
+//! the response also gets one more policy, the layer's own `frame-src`,
+//! beside whatever it carries.**
+//!
+//! "Every policy" is each `Content-Security-Policy` field, each policy of
+//! a field that holds several (separated by `,`), and, with
+//! [`report_only(true)`](PortalCspLayer::report_only), each
+//! `Content-Security-Policy-Report-Only` one. A browser enforces every
+//! policy on its own, and a request must pass them all: widening each is
+//! what lets the portal through, and the layer's own policy, being one
+//! more, can only restrict. So the page's own scripts, styles and frames
+//! keep working, and the layer's sources are allowed, whatever the
+//! response already has:
+//!
+//! | the response carries | the layer's sources | with `restrict_frames(true)` |
+//! |---|---|---|
+//! | no policy | nothing to add: everything is allowed | `frame-src <frame sources>` is added |
+//! | a policy that restricts frames or scripts (`frame-src`, `child-src`, `script-src`, `script-src-elem`, `default-src`) | added to the directive that governs them | and `frame-src <frame sources>` |
+//! | a policy with other directives only (`frame-ancestors 'self'`, `img-src *`) | nothing to add: it does not restrict them | and `frame-src <frame sources>` |
+//! | a stricter one (`'none'`), a weaker one (`*`), several | each as above | and `frame-src <frame sources>`, once |
+//! | a value that is not visible ASCII | left as it is (it can only block the portal) | and `frame-src <frame sources>` |
+//!
+//! The *frame sources* are the allowed origins (from
+//! [`PortalLinkLayer::csp`](crate::PortalLinkLayer::csp), or
+//! [`frame_src`](PortalCspLayer::frame_src)), the
+//! [`fallback`](PortalCspLayer::fallback)'s origin and the page's other
+//! frame sources; the *script sources* are portal.js's origin
+//! ([`in_site`](PortalCspLayer::in_site)), any given to
+//! [`script_src`](PortalCspLayer::script_src), and the response's
+//! [`InlineScript`]. Without `restrict_frames`, a response without a
+//! policy, or with unrelated directives only, comes out of the layer
+//! exactly as it went in.
+//!
+//! ```
+//! use http::header::{HeaderMap, CONTENT_SECURITY_POLICY};
+//! use tower_portal_link::PortalCspLayer;
+//!
+//! let csp = PortalCspLayer::new().frame_src(["https://*.proabono.com"]);
+//! let merged = |csp: &PortalCspLayer, page: Option<&'static str>| {
+//!     let mut headers = HeaderMap::new();
+//!     if let Some(page) = page {
+//!         headers.insert(CONTENT_SECURITY_POLICY, page.parse().unwrap());
+//!     }
+//!     csp.merge_into(&mut headers, None);
+//!     let values = headers.get_all(CONTENT_SECURITY_POLICY).iter();
+//!     values.map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>()
+//! };
+//!
+//! // No policy, or one that does not restrict frames: nothing to add.
+//! assert!(merged(&csp, None).is_empty());
+//! assert_eq!(merged(&csp, Some("frame-ancestors 'self'")), ["frame-ancestors 'self'"]);
+//! // A policy that restricts frames: the portal is added, nothing removed.
+//! assert_eq!(
+//!     merged(&csp, Some("default-src 'self'")),
+//!     ["default-src 'self'; frame-src 'self' https://*.proabono.com"],
+//! );
+//!
+//! // Defence in depth: one more policy, in every case.
+//! let csp = csp.restrict_frames(true);
+//! assert_eq!(merged(&csp, None), ["frame-src https://*.proabono.com"]);
+//! assert_eq!(
+//!     merged(&csp, Some("frame-ancestors 'self'")),
+//!     ["frame-ancestors 'self'", "frame-src https://*.proabono.com"],
+//! );
+//! ```
 //!
 //! # Where it goes
 //!
@@ -20,28 +90,64 @@
 //! ```
 //! use axum::response::Html;
 //! use axum::{routing::get, Router};
-//! use tower_portal_link::PortalCspLayer;
+//! use tower_portal_link::PortalLinkLayer;
 //!
-//! async fn subscriptions() -> Html<&'static str> {
-//!     Html(r#"<iframe src="https://demo-eur.proabono.com/portal-anon"></iframe>"#)
+//! /// The `hosted-home` link of ProAbono's Customer object.
+//! const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
+//!
+//! async fn subscriptions() -> Html<String> {
+//!     Html(format!(r#"<iframe src="{HOSTED_HOME}"></iframe>"#))
 //! }
 //!
-//! let csp = PortalCspLayer::frame_src(["https://proabono.com", "https://*.proabono.com"]);
+//! let links = PortalLinkLayer::new().allowed_origins(["https://mon-app.via.proabono.com"]);
+//! let csp = links.csp().fallback(HOSTED_HOME).restrict_frames(true);
 //! let app: Router = Router::new()
 //!     // Only this page's responses get the portal's sources.
 //!     .route("/Subscriptions", get(subscriptions).layer(csp))
-//!     .route("/health", get(|| async { "ok" }));
+//!     .route("/health", get(|| async { "ok" }))
+//!     .layer(links);
 //! # let _ = app;
 //! ```
 //!
 //! A layer outside this one sees the response after it: an
 //! application-wide policy set there (say with tower-http's
 //! `SetResponseHeaderLayer`) would either replace the merged policy
-//! (`overriding`) or, finding one, drop its own (`if_not_present`). On the
+//! (`overriding`), or, finding one, drop its own (`if_not_present`), or be
+//! appended beside it (`appending`, then blocking the portal). On the
 //! page's route, set the application's policy inside this layer
 //! (`ServiceBuilder::new().layer(csp).layer(app_policy)`: a
 //! `ServiceBuilder` lists layers outermost first), or in the handler; or
 //! call [`PortalCspLayer::merge_into`] where the policy is set.
+//!
+//! # The fallback
+//!
+//! Without a valid link, the page frames the `hosted-home` link of
+//! ProAbono's Customer object. Its host may be outside a narrowed list of
+//! allowed origins (`https://demo-eur.proabono.com` beside
+//! `https://mon-app.via.proabono.com`), or not a ProAbono host at all.
+//! [`fallback`](PortalCspLayer::fallback) takes that URL once and adds its
+//! origin wherever the layer allows frames: the page's policies and the
+//! layer's own.
+//!
+//! # The page's other frames
+//!
+//! [`frame_src`](PortalCspLayer::frame_src) adds to the frame sources, as
+//! many times as needed: `links.csp().frame_src(["https://www.youtube-nocookie.com"])`.
+//! Without `restrict_frames`, the page's policy already decides about its
+//! own frames and keeps doing so; with it, a frame source the layer was
+//! not given is refused.
+//!
+//! # Defence in depth: `restrict_frames`
+//!
+//! [`restrict_frames(true)`](PortalCspLayer::restrict_frames) adds
+//! `frame-src` with the frame sources (`frame-src 'none'` when there are
+//! none) as a `Content-Security-Policy` field of its own, unless the
+//! response already carries exactly that one. Whatever the page's policies
+//! say, the browser then refuses every frame outside the allowed origins,
+//! the fallback's and the page's other frame sources: markup injected
+//! elsewhere in the page cannot frame anything else. It is the one thing
+//! the layer restricts, and only frames: the page's scripts and styles are
+//! left to its own policy.
 //!
 //! # In-Site: portal.js and the inline call
 //!
@@ -50,13 +156,14 @@
 //! differs for every customer, so its source is chosen by the handler, for
 //! each response: it inserts an [`InlineScript`] (a nonce, or, with the
 //! `in-site` feature, the script's SHA-256) as a response extension, and
-//! the layer adds it to `script-src`.
+//! the layer adds it to `script-src`, in the policies that restrict
+//! scripts.
 //!
 //! ```
 //! # #[cfg(feature = "in-site")] {
 //! use axum::response::Html;
 //! use axum::{routing::get, Extension, Router};
-//! use tower_portal_link::{InlineScript, PortalCspLayer};
+//! use tower_portal_link::{InlineScript, PortalLinkLayer};
 //!
 //! async fn billing() -> (Extension<InlineScript>, Html<String>) {
 //!     // Rendered for this customer, every value escaped for a script.
@@ -69,25 +176,17 @@
 //!     (Extension(InlineScript::sha256(call)), Html(page))
 //! }
 //!
-//! let csp = PortalCspLayer::frame_src(["https://proabono.com", "https://*.proabono.com"]).in_site();
-//! let app: Router = Router::new().route("/billing", get(billing).layer(csp));
+//! let links = PortalLinkLayer::new();
+//! let csp = links.csp().fallback("https://demo-eur.proabono.com/portal-anon").in_site();
+//! let app: Router = Router::new().route("/billing", get(billing).layer(csp)).layer(links);
 //! # let _ = app;
 //! # }
 //! ```
 //!
-//! # How the policy is merged
+//! # How a policy is widened
 //!
-//! Every `Content-Security-Policy` field of the response is widened, and
-//! so is every policy of a field holding several, separated by `,`: each
-//! is enforced on its own, and a frame must pass them all. With
-//! [`report_only(true)`](PortalCspLayer::report_only), so is every
-//! `Content-Security-Policy-Report-Only` field. In each policy:
+//! In each policy the layer widens:
 //!
-//! - **No policy at all** (no `Content-Security-Policy` field): the
-//!   response gets one made of the portal's directives alone, such as
-//!   `frame-src https://proabono.com https://*.proabono.com`, so the page
-//!   frames nothing else. No report-only field is ever created: it would
-//!   report to nowhere.
 //! - **The directive is present**: the sources it lacks are appended to it,
 //!   in place (it keeps its position and its spelling; schemes, hosts and
 //!   keywords are compared ignoring ASCII case, paths and nonce or hash
@@ -95,19 +194,26 @@
 //!   browser, so only the first is changed.
 //! - **The directive is `'none'`, or empty**: it matches nothing, and
 //!   `'none'` is ignored beside any other source, so it is replaced by the
-//!   portal's sources. The page then allows the portal, and only it.
+//!   layer's sources. The page then allows those, and only them.
 //! - **The directive is absent, but a fallback governs it**: frames fall
 //!   back on `child-src`, then `default-src`; scripts on `default-src`. A
-//!   `frame-src` made of the portal's sources alone would *replace* that
-//!   fallback for frames (narrowing it, if it allowed other frames, and
-//!   dropping its other restrictions otherwise), so the new directive is a
-//!   copy of the fallback's sources plus the portal's:
-//!   `default-src 'self'` gets `; frame-src 'self' https://proabono.com
-//!   https://*.proabono.com`. Every request is then allowed or blocked as
-//!   before, except the portal's.
+//!   directive made of the layer's sources alone would *replace* that
+//!   fallback (narrowing it, if it allowed more), so the new directive is a
+//!   copy of the fallback's sources plus the layer's: `default-src 'self'`
+//!   gets `; frame-src 'self' https://*.proabono.com`. Every request is
+//!   then allowed or blocked as before, except the layer's sources.
+//! - **Workers**: they fall back on `worker-src`, `child-src`,
+//!   `script-src`, then `default-src`. A `script-src` created from
+//!   `default-src` in a policy with neither `worker-src` nor `child-src`
+//!   would govern them, so `worker-src` gets `default-src`'s sources too:
+//!   `default-src 'self'` gets `; script-src 'self'
+//!   https://portal.proabono.com; worker-src 'self'`. (A `script-src` the
+//!   page has already governs its workers, and gets portal.js's origin
+//!   like the rest: a worker's script must be same-origin with the page,
+//!   so that origin lets none start.)
 //! - **Neither the directive nor a fallback**: the policy does not restrict
-//!   those requests, so it already allows the portal, and it is left as
-//!   it is. Adding the directive would block what the application allows.
+//!   those requests, so it already allows the layer's sources, and it is
+//!   left as it is. Adding the directive would block what the page allows.
 //! - **`script-src-elem`**, when the policy has it, governs `<script>`
 //!   elements instead of `script-src` in the browsers that know it, so it
 //!   gets the script sources too (and `script-src` still does, for the
@@ -123,11 +229,13 @@
 //! - **A value that is not visible ASCII** (the `http` crate allows
 //!   `obs-text` bytes in a header): left untouched. There is no single way
 //!   to read it, and leaving it can only block the portal, never allow
-//!   anything else. The layer does not add a policy beside it either, since
-//!   another policy can only restrict.
+//!   anything else.
+//! - **Report-only policies** are widened only with
+//!   [`report_only(true)`](PortalCspLayer::report_only), so that a policy
+//!   being tried out does not report the portal; none is ever created.
 //!
 //! Nothing else in a policy changes: no source is ever removed but
-//! `'none'`, from a directive the portal's sources are added to, and no
+//! `'none'`, from a directive the layer's sources are added to, and no
 //! directive but empty ones (`;;`) at the end of a policy that gets a new
 //! directive.
 
@@ -142,11 +250,14 @@ pub use self::source::{InlineScript, InvalidCspSource};
 
 use self::merge::Additions;
 
-/// The sources a [`PortalCspLayer`] adds, shared by the services it builds.
+/// What a [`PortalCspLayer`] adds, shared by the services it builds.
 #[derive(Clone, Debug, Default)]
 struct Config {
+    /// Every frame source: the portal's origins, the page's other frame
+    /// sources and the fallback's origin, in the order they were given.
     frame_src: Vec<Box<str>>,
     script_src: Vec<Box<str>>,
+    restrict_frames: bool,
     report_only: bool,
 }
 
@@ -157,6 +268,6 @@ impl Config {
             script: &self.script_src,
             inline: inline.map(InlineScript::as_str),
         };
-        merge::apply(headers, add, self.report_only);
+        merge::apply(headers, add, self.restrict_frames, self.report_only);
     }
 }

@@ -7,7 +7,8 @@ use std::fmt;
 /// `Content-Security-Policy` directive.
 ///
 /// Returned by [`PortalCspLayer::try_frame_src`](super::PortalCspLayer::try_frame_src),
-/// [`try_script_src`](super::PortalCspLayer::try_script_src) and
+/// [`try_script_src`](super::PortalCspLayer::try_script_src),
+/// [`try_fallback`](super::PortalCspLayer::try_fallback) and
 /// [`InlineScript::nonce`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidCspSource {
@@ -15,7 +16,7 @@ pub struct InvalidCspSource {
 }
 
 impl InvalidCspSource {
-    const fn new(reason: &'static str) -> Self {
+    pub(super) const fn new(reason: &'static str) -> Self {
         InvalidCspSource { reason }
     }
 }
@@ -158,7 +159,8 @@ pub(crate) fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 /// The `script-src` source for the inline script of one response (the
 /// page's `ProAbonoPortal.open(...)` call), chosen by the handler and
 /// inserted as a **response** extension; [`PortalCsp`](super::PortalCsp)
-/// adds it to the response's policies.
+/// adds it to `script-src` in the response's policies that restrict
+/// scripts (a page without one runs it anyway).
 ///
 /// A nonce must be fresh for every response, unpredictable (at least 128
 /// bits from a cryptographic generator) and written on the `<script>`

@@ -19,15 +19,28 @@
 //! was refused. The page only ever renders what the layer accepted: a
 //! [`PortalTarget`] or a [`PortalQuery`], never the raw parameter.
 //!
-//! Its `Content-Security-Policy` lets the browser load nothing but the
-//! portal: frames from the layer's origins (and the fallback's), scripts
-//! from `https://portal.proabono.com` and the one inline
+//! The page has a script of its own, `/static/page.js` (same origin), which
+//! says it ran and lists the policy violations the browser reports.
+//!
+//! Its own `Content-Security-Policy` ([`DEFAULT_PAGE_CSP`]) allows its own
+//! script and nothing else; `PortalCspLayer` adds the portal to it: frames
+//! from the layer's origins and the fallback's, scripts from
+//! `https://portal.proabono.com` and the one inline
 //! `ProAbonoPortal.open(...)` call of the response, by its hash.
 //!
 //! Environment:
 //! - `PORT` (default 3000, 0 for any free port; the server listens on
 //!   127.0.0.1 only);
-//! - `PORTAL_FALLBACK_URL` (default `https://demo-eur.proabono.com/portal-anon`);
+//! - `PORTAL_FALLBACK_URL` (default `https://demo-eur.proabono.com/portal-anon`),
+//!   whose origin the page's policy frames too;
+//! - `PORTAL_ALLOWED_ORIGINS`, the origins links may point to, separated
+//!   by spaces or commas (default: `PortalLinkLayer`'s, `https://proabono.com`
+//!   and `https://*.proabono.com`);
+//! - `PORTAL_RESTRICT_FRAMES` (`true` or `1`; default `false`):
+//!   `PortalCspLayer::restrict_frames`, a policy of its own that refuses
+//!   every frame outside the allowed origins and the fallback's;
+//! - `PAGE_CSP`, the page's own policy before the portal's sources are
+//!   added (default [`DEFAULT_PAGE_CSP`]; empty for none);
 //! - `PROABONO_BUSINESS_ID` (default 42) and `PROABONO_SEGMENT_REF` (default
 //!   `demo-eur`), the In-Site installation's identifiers;
 //! - `PROABONO_PORTAL_SECRET`, the In-Site portal secret. The demo has no
@@ -45,7 +58,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use tower_portal_link::{
-    InSite, InSiteError, InlineScript, PortalLinkLayer, PortalQuery, PortalTarget, Refusal,
+    InSite, InSiteError, InlineScript, InvalidOrigin, PortalCspLayer, PortalLinkLayer, PortalQuery,
+    PortalTarget, Refusal,
 };
 
 /// The `hosted-home` link shown when `PORTAL_FALLBACK_URL` is not set.
@@ -67,6 +81,33 @@ const DEMO_PORTAL_SECRET: &str = "demo-only-not-a-portal-secret";
 /// origin, which `PortalCspLayer::in_site` adds.
 const PORTAL_JS: &str = "https://portal.proabono.com/Get/portal.js";
 
+/// The page's own policy when `PAGE_CSP` is not set: its own script, its
+/// inline styles, and nothing else. `PortalCspLayer` adds the portal's
+/// frames (to a `frame-src` it makes from `default-src`) and scripts.
+pub const DEFAULT_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+/// Where the page's own script is served, from the page's origin.
+pub const PAGE_JS_PATH: &str = "/static/page.js";
+
+/// The page's own script: it says it ran, and lists the policy violations
+/// the browser reports under the portal.
+const PAGE_JS: &str = r#"// The Subscription page's own script.
+window.pageScript = { ran: true, violations: [] };
+document.addEventListener('securitypolicyviolation', function (e) {
+    window.pageScript.violations.push({ directive: e.effectiveDirective, blocked: e.blockedURI });
+    var list = document.getElementById('csp-violations');
+    if (list) {
+        var item = document.createElement('li');
+        item.textContent = e.effectiveDirective + ' blocked ' + e.blockedURI;
+        list.appendChild(item);
+    }
+});
+document.addEventListener('DOMContentLoaded', function () {
+    document.getElementById('page-script').textContent = 'Page script: ran';
+});
+"#;
+
 /// What the page is configured with.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -75,16 +116,27 @@ pub struct Settings {
     pub fallback: String,
     /// The In-Site installation: business id, segment and portal secret.
     pub in_site: InSite,
+    /// The origins links may point to; `None` for `PortalLinkLayer`'s.
+    pub allowed_origins: Option<Vec<String>>,
+    /// `PortalCspLayer::restrict_frames`.
+    pub restrict_frames: bool,
+    /// The page's own `Content-Security-Policy`, before the portal's
+    /// sources are added; `None` for a page without one.
+    pub page_csp: Option<String>,
 }
 
 impl Settings {
     /// The demo's settings: [`DEFAULT_FALLBACK`], [`DEFAULT_BUSINESS_ID`],
-    /// [`DEFAULT_SEGMENT_REF`] and a placeholder secret.
+    /// [`DEFAULT_SEGMENT_REF`], a placeholder secret, the layer's default
+    /// origins, no `restrict_frames`, and [`DEFAULT_PAGE_CSP`].
     pub fn demo() -> Settings {
         Settings {
             fallback: DEFAULT_FALLBACK.to_owned(),
             in_site: InSite::new(DEFAULT_BUSINESS_ID, DEFAULT_SEGMENT_REF, DEMO_PORTAL_SECRET)
                 .expect("the demo's In-Site settings are valid"),
+            allowed_origins: None,
+            restrict_frames: false,
+            page_csp: Some(DEFAULT_PAGE_CSP.to_owned()),
         }
     }
 
@@ -101,7 +153,43 @@ impl Settings {
         let secret = var("PROABONO_PORTAL_SECRET").unwrap_or_else(|| DEMO_PORTAL_SECRET.into());
         let in_site =
             InSite::new(business_id, segment_ref, secret).map_err(SettingsError::InSite)?;
-        Ok(Settings { fallback, in_site })
+        if PortalCspLayer::new().try_fallback(&fallback).is_err() {
+            return Err(SettingsError::Fallback);
+        }
+        let allowed_origins = match var("PORTAL_ALLOWED_ORIGINS") {
+            Some(list) => {
+                let origins: Vec<String> = list
+                    .split(|c: char| c == ',' || c.is_ascii_whitespace())
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                PortalLinkLayer::new()
+                    .try_allowed_origins(&origins)
+                    .map_err(SettingsError::AllowedOrigins)?;
+                Some(origins)
+            }
+            None => None,
+        };
+        let restrict_frames = match var("PORTAL_RESTRICT_FRAMES").as_deref() {
+            None | Some("" | "0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(_) => return Err(SettingsError::RestrictFrames),
+        };
+        let page_csp = match var("PAGE_CSP") {
+            None => Some(DEFAULT_PAGE_CSP.to_owned()),
+            Some(policy) if policy.trim().is_empty() => None,
+            Some(policy) => {
+                HeaderValue::try_from(&policy).map_err(|_| SettingsError::PageCsp)?;
+                Some(policy)
+            }
+        };
+        Ok(Settings {
+            fallback,
+            in_site,
+            allowed_origins,
+            restrict_frames,
+            page_csp,
+        })
     }
 }
 
@@ -113,6 +201,15 @@ pub enum SettingsError {
     BusinessId,
     /// `PROABONO_SEGMENT_REF` or `PROABONO_PORTAL_SECRET` is empty.
     InSite(InSiteError),
+    /// `PORTAL_FALLBACK_URL` is not an `http` or `https` URL whose origin a
+    /// policy can name.
+    Fallback,
+    /// An origin of `PORTAL_ALLOWED_ORIGINS` is not one the layer accepts.
+    AllowedOrigins(InvalidOrigin),
+    /// `PORTAL_RESTRICT_FRAMES` is neither `true`, `1`, `false` nor `0`.
+    RestrictFrames,
+    /// `PAGE_CSP` cannot be sent as a header value.
+    PageCsp,
 }
 
 impl fmt::Display for SettingsError {
@@ -120,6 +217,14 @@ impl fmt::Display for SettingsError {
         match self {
             SettingsError::BusinessId => f.write_str("PROABONO_BUSINESS_ID is not a number"),
             SettingsError::InSite(error) => error.fmt(f),
+            SettingsError::Fallback => {
+                f.write_str("PORTAL_FALLBACK_URL is not an http or https URL with a host")
+            }
+            SettingsError::AllowedOrigins(error) => write!(f, "PORTAL_ALLOWED_ORIGINS: {error}"),
+            SettingsError::RestrictFrames => {
+                f.write_str("PORTAL_RESTRICT_FRAMES is not true, 1, false or 0")
+            }
+            SettingsError::PageCsp => f.write_str("PAGE_CSP is not a valid header value"),
         }
     }
 }
@@ -130,9 +235,9 @@ impl std::error::Error for SettingsError {}
 struct Page {
     fallback: String,
     in_site: InSite,
-    /// The page's own `Content-Security-Policy`, before the portal's
-    /// sources are merged into it.
-    base_csp: HeaderValue,
+    /// The page's own `Content-Security-Policy`, if it has one, before the
+    /// portal's sources are added to it.
+    page_csp: Option<HeaderValue>,
 }
 
 /// What the page shows in place of the portal.
@@ -197,11 +302,14 @@ async fn subscriptions(
 <meta charset="utf-8">
 <meta name="referrer" content="no-referrer">
 <title>Subscriptions</title>
+<script src="{PAGE_JS_PATH}"></script>
 {head}</head>
 <body>
 <h1>Subscriptions</h1>
 {body}
 <p id="portal-source" style="font-size: small; color: #666;">Portal link: {source}</p>
+<p id="page-script" style="font-size: small; color: #666;">Page script: did not run</p>
+<ul id="csp-violations" style="font-size: small; color: #a00;"></ul>
 </body>
 </html>
 "#,
@@ -220,17 +328,32 @@ async fn subscriptions(
             // A page with an In-Site query (or, in an app with a login, a
             // customer's reference and hash) is for this request only.
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            // The page's own policy: `PortalCspLayer`, outside the handler,
-            // widens it by the portal's sources.
-            (header::CONTENT_SECURITY_POLICY, page.base_csp.clone()),
         ],
         Html(html),
     )
         .into_response();
+    // The page's own policy: `PortalCspLayer`, outside the handler, adds
+    // the portal's sources to it.
+    if let Some(policy) = &page.page_csp {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+    }
     if let Some(inline) = inline {
         response.extensions_mut().insert(inline);
     }
     response
+}
+
+/// `GET /static/page.js`, the page's own script.
+async fn page_js() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/javascript; charset=utf-8"),
+        )],
+        PAGE_JS,
+    )
 }
 
 /// Escapes text for an HTML attribute value or element content.
@@ -250,35 +373,39 @@ fn escape_html(text: &str) -> String {
 }
 
 /// The page behind `PortalLinkLayer`, with its settings: what `main` serves.
+///
+/// # Panics
+///
+/// If `settings.allowed_origins` holds an origin `PortalLinkLayer` refuses
+/// ([`Settings::from_env`] checks them).
 pub fn app(settings: Settings) -> Router {
-    let Settings { fallback, in_site } = settings;
-    let layer = PortalLinkLayer::new();
-    // The portal's sources come from the layers below. The page's own
-    // policy allows nothing else, except a fallback outside ProAbono (the
-    // business's own site, say), which it frames by origin.
-    let fallback_origin = match layer.validate_link(&fallback) {
-        Ok(_) => None,
-        Err(_) => url::Url::parse(&fallback)
-            .ok()
-            .map(|u| u.origin())
-            .filter(url::Origin::is_tuple)
-            .map(|o| o.ascii_serialization()),
+    let Settings {
+        fallback,
+        in_site,
+        allowed_origins,
+        restrict_frames,
+        page_csp,
+    } = settings;
+    let layer = match allowed_origins {
+        Some(origins) => PortalLinkLayer::new().allowed_origins(origins),
+        None => PortalLinkLayer::new(),
     };
-    let base_csp = format!(
-        "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
-         form-action 'none'; frame-src {}",
-        fallback_origin.as_deref().unwrap_or("'none'"),
-    );
-    let base_csp = HeaderValue::try_from(base_csp)
-        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
-    // On this route only: the rest of an application keeps its own policy.
-    let csp = layer.csp().in_site();
+    // The portal's sources: the layer's origins, the fallback's (which a
+    // narrowed list may not hold, or which may not be on ProAbono at all),
+    // and portal.js. A fallback that is not an http(s) URL frames nothing
+    // the policy can name (`Settings::from_env` refuses one).
+    let csp = layer.csp();
+    let csp = csp.clone().try_fallback(&fallback).unwrap_or(csp);
+    let csp = csp.in_site().restrict_frames(restrict_frames);
+    let page_csp = page_csp.and_then(|policy| HeaderValue::try_from(policy).ok());
     Router::new()
+        // On this route only: the rest of an application keeps its own policy.
         .route("/Subscriptions", get(subscriptions).layer(csp))
+        .route(PAGE_JS_PATH, get(page_js))
         .with_state(Arc::new(Page {
             fallback,
             in_site,
-            base_csp,
+            page_csp,
         }))
         .layer(layer)
 }

@@ -17,17 +17,29 @@
 //!   script and no injected code running; and the page's
 //!   `Content-Security-Policy` blocking an inline script it did not vouch
 //!   for. The page is the one `cargo run -p subscriptions` serves,
-//!   unmodified, with its own policy.
+//!   unmodified, with its own policy; its own same-origin script runs on
+//!   every page, in both flows.
+//! - **`PortalCspLayer` in every page state**: the page runs with a
+//!   narrowed list (`https://mon-app.via.proabono.com`) and its fallback on
+//!   another ProAbono host (`https://demo-eur.proabono.com`), without a
+//!   policy, with its own, and with `frame-ancestors` only, each with and
+//!   without `restrict_frames`. Chromium resolves those hosts to a TLS
+//!   stand-in that notes every page it is asked for: the fallback and the
+//!   accepted link are framed, the page's own script runs in both flows,
+//!   and a frame of another host inserted into the page is blocked (a
+//!   `frame-src` violation, and no request) with `restrict_frames`, or
+//!   where the page's policy restricts frames, and loaded otherwise.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y
 //! chromium chromium-driver`; or set `CHROMIUM` and `CHROMEDRIVER`). Run
 //! with `cargo test -p subscriptions --test browser -- --ignored`, which
 //! builds the page's binary too. No network is used: the page and the
 //! stand-in listen on 127.0.0.1, and Chromium resolves no other host, so
-//! the portal iframe itself never loads.
+//! in the first test the portal iframe itself never loads.
 //!
 //! Screenshots of the page, with an accepted link, a refused link and an
-//! In-Site query, are left in `target/browser/`.
+//! In-Site query, the framed fallback and a blocked frame, are left in
+//! `target/browser/`.
 
 #[path = "../../../tests/support/corpus.rs"]
 #[allow(dead_code)]
@@ -40,7 +52,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -58,6 +70,7 @@ use rcgen::PublicKeyData as _;
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use subscriptions::PAGE_JS_PATH;
 use test_support::{GUIDE_CRYLK, IN_SITE_QUERY};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -122,6 +135,7 @@ return {
     images: document.images.length,
     opened: window.__opened === undefined ? null : window.__opened,
     pwned: window.__pwned === undefined ? null : String(window.__pwned),
+    own: window.pageScript === undefined ? null : window.pageScript,
 };
 "#;
 
@@ -219,19 +233,26 @@ async fn spawn_until(name: &str, mut command: Command, marker: &str) -> (Child, 
 }
 
 /// The example page on a port of 127.0.0.1 that it picks itself, with
-/// [`FALLBACK`] as its `hosted-home` link and the demo's In-Site settings.
+/// [`FALLBACK`] as its `hosted-home` link and the demo's settings.
 async fn start_page() -> (Child, SocketAddr) {
+    start_page_with(&[("PORTAL_FALLBACK_URL", FALLBACK)]).await
+}
+
+/// The example page with the demo's settings but `env`.
+async fn start_page_with(env: &[(&str, &str)]) -> (Child, SocketAddr) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_subscriptions"));
     for setting in [
+        "PORTAL_FALLBACK_URL",
+        "PORTAL_ALLOWED_ORIGINS",
+        "PORTAL_RESTRICT_FRAMES",
+        "PAGE_CSP",
         "PROABONO_BUSINESS_ID",
         "PROABONO_SEGMENT_REF",
         "PROABONO_PORTAL_SECRET",
     ] {
         command.env_remove(setting);
     }
-    command
-        .env("PORT", "0")
-        .env("PORTAL_FALLBACK_URL", FALLBACK);
+    command.env("PORT", "0").envs(env.iter().copied());
     let (child, addr) = spawn_until("the example page", command, "listening on http://").await;
     let addr = addr
         .parse()
@@ -239,8 +260,9 @@ async fn start_page() -> (Child, SocketAddr) {
     (child, addr)
 }
 
-/// The stand-in for `https://portal.proabono.com`: HTTPS on a port of
-/// 127.0.0.1, with a self-signed certificate made for this run.
+/// The stand-in for `https://portal.proabono.com`, and for the portal
+/// pages of [`FRAME_HOSTS`]: HTTPS on a port of 127.0.0.1, with a
+/// self-signed certificate made for this run.
 struct PortalJs {
     addr: SocketAddr,
     /// The base64 SHA-256 of the certificate's public key, the one key
@@ -248,13 +270,21 @@ struct PortalJs {
     spki: String,
     /// How many times portal.js was served.
     served: Arc<AtomicUsize>,
+    /// Every page requested from a frame host, as `host/path?query`.
+    framed: Arc<Mutex<Vec<String>>>,
+    /// The hosts Chromium sends here besides portal.proabono.com.
+    frame_hosts: &'static [&'static str],
 }
 
 impl PortalJs {
-    async fn start() -> PortalJs {
+    /// The stand-in for portal.js, and for the pages of `frame_hosts`.
+    async fn start(frame_hosts: &'static [&'static str]) -> PortalJs {
+        let names: Vec<String> = std::iter::once(PORTAL_HOST)
+            .chain(frame_hosts.iter().copied())
+            .map(str::to_owned)
+            .collect();
         let rcgen::CertifiedKey { cert, signing_key } =
-            rcgen::generate_simple_self_signed(vec![PORTAL_HOST.to_owned()])
-                .expect("a self-signed certificate");
+            rcgen::generate_simple_self_signed(names).expect("a self-signed certificate");
         let spki = BASE64.encode(Sha256::digest(signing_key.subject_public_key_info()));
         let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -267,17 +297,19 @@ impl PortalJs {
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (listener, addr) = test_support::listener().await;
         let served = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&served);
+        let framed = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log) = (Arc::clone(&served), Arc::clone(&framed));
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, counter) = (acceptor.clone(), Arc::clone(&counter));
+                let (acceptor, counter, log) =
+                    (acceptor.clone(), Arc::clone(&counter), Arc::clone(&log));
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
                     let service = service_fn(move |req: Request<Incoming>| {
-                        let counter = Arc::clone(&counter);
-                        async move { Ok::<_, Infallible>(portal_js(&req, &counter)) }
+                        let (counter, log) = (Arc::clone(&counter), Arc::clone(&log));
+                        async move { Ok::<_, Infallible>(stand_in(&req, &counter, &log, frame_hosts)) }
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), service)
@@ -285,42 +317,73 @@ impl PortalJs {
                 });
             }
         });
-        PortalJs { addr, spki, served }
+        PortalJs {
+            addr,
+            spki,
+            served,
+            framed,
+            frame_hosts,
+        }
     }
 
     fn served(&self) -> usize {
         self.served.load(Ordering::SeqCst)
     }
 
-    /// Chromium's arguments that send `portal.proabono.com` here, and
-    /// every other host but 127.0.0.1 nowhere.
+    /// Whether Chromium has requested `page` (`host/path?query`).
+    fn was_framed(&self, page: &str) -> bool {
+        self.framed.lock().unwrap().iter().any(|p| p == page)
+    }
+
+    /// Chromium's arguments that send `portal.proabono.com` and the frame
+    /// hosts here, and every other host but 127.0.0.1 nowhere.
     fn chromium_args(&self) -> [String; 2] {
+        let maps: String = std::iter::once(PORTAL_HOST)
+            .chain(self.frame_hosts.iter().copied())
+            .map(|host| format!("MAP {host} {}, ", self.addr))
+            .collect();
         [
-            format!(
-                "--host-resolver-rules=MAP {PORTAL_HOST} {}, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                self.addr
-            ),
+            format!("--host-resolver-rules={maps}MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
             format!("--ignore-certificate-errors-spki-list={}", self.spki),
         ]
     }
 }
 
-/// `GET /Get/portal.js`, never cached, so that every page that asks for
-/// it is counted.
-fn portal_js(req: &Request<Incoming>, served: &AtomicUsize) -> Response<String> {
+/// `GET /Get/portal.js` from portal.proabono.com, never cached, so that
+/// every page that asks for it is counted; any page of a frame host, noted.
+fn stand_in(
+    req: &Request<Incoming>,
+    served: &AtomicUsize,
+    framed: &Mutex<Vec<String>>,
+    frame_hosts: &[&str],
+) -> Response<String> {
     let mut res = Response::new(String::new());
-    if req.uri().path() != "/Get/portal.js" {
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    if host == PORTAL_HOST && req.uri().path() == "/Get/portal.js" {
+        served.fetch_add(1, Ordering::SeqCst);
+        let headers = res.headers_mut();
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8".parse().unwrap(),
+        );
+        headers.insert(hyper::header::CACHE_CONTROL, "no-store".parse().unwrap());
+        *res.body_mut() = PORTAL_JS_STAND_IN.to_owned();
+    } else if frame_hosts.contains(&host.as_str()) {
+        framed.lock().unwrap().push(format!("{host}{path}"));
+        res.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            "text/html; charset=utf-8".parse().unwrap(),
+        );
+        *res.body_mut() = format!("<!doctype html><p>stand-in for {host}</p>");
+    } else {
         *res.status_mut() = StatusCode::NOT_FOUND;
-        return res;
     }
-    served.fetch_add(1, Ordering::SeqCst);
-    let headers = res.headers_mut();
-    headers.insert(
-        hyper::header::CONTENT_TYPE,
-        "text/javascript; charset=utf-8".parse().unwrap(),
-    );
-    headers.insert(hyper::header::CACHE_CONTROL, "no-store".parse().unwrap());
-    *res.body_mut() = PORTAL_JS_STAND_IN.to_owned();
     res
 }
 
@@ -418,6 +481,11 @@ async fn check_query(
     if page["images"] != 0 {
         fail(format!("{} image(s) in the page", page["images"]));
     }
+    // The page's own script, from its origin, ran, and saw no violation.
+    if page["own"] != json!({ "ran": true, "violations": [] }) {
+        fail(format!("the page's own script: {}", page["own"]));
+    }
+    let own_script = format!("http://{addr}{PAGE_JS_PATH}");
     match expected {
         Shown::Frame { src, line } => {
             if text("src") != *src {
@@ -435,7 +503,7 @@ async fn check_query(
                     page["opened"]
                 ));
             }
-            if page["scripts"] != json!([]) || page["container"] != false {
+            if page["scripts"] != json!([own_script]) || page["container"] != false {
                 fail(format!(
                     "scripts {} (In-Site container: {}) in a page that frames the portal",
                     page["scripts"], page["container"]
@@ -454,9 +522,11 @@ async fn check_query(
                     page["opened"]
                 ));
             }
-            if page["scripts"] != json!([PORTAL_JS, "inline"]) || page["container"] != true {
+            if page["scripts"] != json!([own_script, PORTAL_JS, "inline"])
+                || page["container"] != true
+            {
                 fail(format!(
-                    "scripts {} (In-Site container: {}), expected portal.js then the call",
+                    "scripts {} (In-Site container: {}), expected the page's, portal.js, then the call",
                     page["scripts"], page["container"]
                 ));
             }
@@ -741,7 +811,8 @@ async fn in_site(
             ));
         }
     }
-    // The policy Chromium enforced: portal.js's origin and one hash.
+    // The policy Chromium enforced: the page's origin, portal.js's and one
+    // hash.
     let policy = seen
         .first()
         .and_then(|v| v["policy"].as_str())
@@ -753,9 +824,10 @@ async fn in_site(
         .unwrap_or_default();
     let sources: Vec<&str> = script_src.split_whitespace().skip(1).collect();
     let hash_only = |s: &&str| s.starts_with("'sha256-") && s.ends_with('\'');
-    if !(sources.len() == 2
-        && sources[0] == "https://portal.proabono.com"
-        && hash_only(&sources[1]))
+    if !(sources.len() == 3
+        && sources[0] == "'self'"
+        && sources[1] == "https://portal.proabono.com"
+        && hash_only(&sources[2]))
     {
         findings.push(format!("the enforced script-src is {script_src:?}"));
     }
@@ -875,60 +947,287 @@ async fn run(client: &Client, addr: SocketAddr, portal_js: &PortalJs) -> Finding
     findings
 }
 
+/// Headless Chromium behind chromedriver, with its own profile, resolving
+/// only 127.0.0.1 and the stand-in's hosts.
+struct Browser {
+    client: Client,
+    _chromedriver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    async fn start(portal_js: &PortalJs) -> Browser {
+        let chromium = find_program(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        )
+        .expect("chromium not found (apt-get install -y chromium, or set CHROMIUM)");
+        let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"]).expect(
+            "chromedriver not found (apt-get install -y chromium-driver, or set CHROMEDRIVER)",
+        );
+        let (chromedriver, webdriver) = start_chromedriver(&chromedriver).await;
+
+        let profile = TempDir(std::env::temp_dir().join(format!(
+            "portal-link-chromium-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        )));
+        std::fs::create_dir_all(&profile.0).expect("profile dir");
+        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+        args.extend(portal_js.chromium_args());
+        args.push(format!("--user-data-dir={}", profile.0.display()));
+        let Value::Object(capabilities) = json!({
+            "browserName": "chrome",
+            // The portal iframe may never load here: do not wait for it.
+            "pageLoadStrategy": "eager",
+            "timeouts": { "pageLoad": 20000, "script": 20000 },
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        }) else {
+            unreachable!("an object literal")
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&webdriver)
+            .await
+            .expect("browser session");
+        Browser {
+            client,
+            _chromedriver: chromedriver,
+            _profile: profile,
+        }
+    }
+
+    /// Runs `test` on a worker, then closes the session (and the browser
+    /// with it) however `test` ended, and fails on any finding; dropping
+    /// the children then kills chromedriver.
+    async fn run<F>(self, test: F)
+    where
+        F: std::future::Future<Output = Findings> + Send + 'static,
+    {
+        let outcome = tokio::spawn(test).await;
+        if let Err(e) = self.client.close().await {
+            eprintln!("could not close the browser session: {e}");
+        }
+        match outcome {
+            Ok(findings) if findings.is_empty() => {}
+            Ok(findings) => panic!("{} finding(s):\n{}", findings.len(), findings.join("\n")),
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium and chromedriver; run by .ci/run"]
 async fn chromium_shows_what_the_layer_accepted_in_both_flows() {
-    let chromium = find_program(
-        "CHROMIUM",
-        &["chromium", "chromium-browser", "google-chrome"],
-    )
-    .expect("chromium not found (apt-get install -y chromium, or set CHROMIUM)");
-    let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"])
-        .expect("chromedriver not found (apt-get install -y chromium-driver, or set CHROMEDRIVER)");
-
     let (_page, addr) = start_page().await;
-    let portal_js = PortalJs::start().await;
-    let (_chromedriver, webdriver) = start_chromedriver(&chromedriver).await;
+    let portal_js = PortalJs::start(&[]).await;
+    let browser = Browser::start(&portal_js).await;
+    let client = browser.client.clone();
+    browser
+        .run(async move { run(&client, addr, &portal_js).await })
+        .await;
+}
 
-    let profile = TempDir(std::env::temp_dir().join(format!(
-        "portal-link-chromium-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    )));
-    std::fs::create_dir_all(&profile.0).expect("profile dir");
-    let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
-    args.extend(portal_js.chromium_args());
-    args.push(format!("--user-data-dir={}", profile.0.display()));
-    let Value::Object(capabilities) = json!({
-        "browserName": "chrome",
-        // The portal iframe never loads here: do not wait for it.
-        "pageLoadStrategy": "eager",
-        "timeouts": { "pageLoad": 20000, "script": 20000 },
-        "goog:chromeOptions": { "binary": chromium, "args": args },
-    }) else {
-        unreachable!("an object literal")
+/// The allowed origin of the narrowed list, the fallback's host (another
+/// ProAbono host, outside that list), and a ProAbono host outside both:
+/// Chromium resolves all three to the stand-in, which notes each page it
+/// is asked for.
+const NARROWED_HOST: &str = "mon-app.via.proabono.com";
+const FALLBACK_HOST: &str = "demo-eur.proabono.com";
+const OUTSIDE_HOST: &str = "outside.proabono.com";
+const FRAME_HOSTS: &[&str] = &[NARROWED_HOST, FALLBACK_HOST, OUTSIDE_HOST];
+
+/// The page's three states: `PAGE_CSP`, or the example's own policy when
+/// `None`; and whether that policy already restricts frames.
+const PAGE_STATES: [(&str, Option<&str>, bool); 3] = [
+    ("no policy", Some(""), false),
+    ("the example's policy (default-src 'none')", None, true),
+    (
+        "frame-ancestors only",
+        Some("frame-ancestors 'self'"),
+        false,
+    ),
+];
+
+/// Inserts an iframe of `arguments[0]` into the page, and returns the
+/// policy violations Chromium reported within two seconds.
+const INJECT_FRAME: &str = r#"
+const done = arguments[arguments.length - 1];
+const seen = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+    seen.push({ directive: e.effectiveDirective, blocked: e.blockedURI });
+});
+const frame = document.createElement('iframe');
+frame.src = arguments[0];
+document.body.appendChild(frame);
+setTimeout(() => done(seen), 2000);
+"#;
+
+/// How long a frame may take to reach the stand-in.
+const FRAME_LOAD: Duration = Duration::from_secs(10);
+
+/// Whether Chromium asks the stand-in for `page` within `within`.
+async fn framed_within(portal_js: &PortalJs, page: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if portal_js.was_framed(page) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One page state, with and without `restrict_frames`: a narrowed list
+/// with a fallback on another ProAbono host, in both flows. The fallback
+/// and the allowed link are framed, the page's own script runs, and a frame
+/// outside the allowed origins is blocked where a policy says so (always
+/// with `restrict_frames`).
+async fn page_state(
+    client: &Client,
+    portal_js: &PortalJs,
+    run: usize,
+    (state, page_csp, restricts): (&str, Option<&str>, bool),
+    restrict_frames: bool,
+    artifacts: &Path,
+) -> Findings {
+    let fallback_page = format!("{FALLBACK_HOST}/portal-anon?run={run}");
+    let fallback = format!("https://{fallback_page}");
+    let allowed = format!("https://{NARROWED_HOST}");
+    let mut env = vec![
+        ("PORTAL_FALLBACK_URL", fallback.as_str()),
+        ("PORTAL_ALLOWED_ORIGINS", allowed.as_str()),
+        (
+            "PORTAL_RESTRICT_FRAMES",
+            if restrict_frames { "true" } else { "false" },
+        ),
+    ];
+    if let Some(policy) = page_csp {
+        env.push(("PAGE_CSP", policy));
+    }
+    let (_page, addr) = start_page_with(&env).await;
+    let label = format!("{state}, restrict_frames {restrict_frames}");
+    let mut findings = Vec::new();
+
+    // 1. No link, and a link to the fallback's host, which the narrowed
+    //    list refuses: the fallback is framed.
+    let refused = format!("crylk=https%3a%2f%2f{FALLBACK_HOST}%2fportal-anon%3fother");
+    for (i, query) in ["", refused.as_str()].into_iter().enumerate() {
+        let line = if query.is_empty() {
+            "Portal link: fallback (no crylk or pa_query)".to_owned()
+        } else {
+            "Portal link: fallback (refused: the portal link's host is not allowed)".to_owned()
+        };
+        let shown = Shown::Frame {
+            src: fallback.clone(),
+            line,
+        };
+        let before = portal_js.framed.lock().unwrap().len();
+        findings.extend(check_query(client, addr, query, &shown).await.0);
+        let framed = framed_within(portal_js, &fallback_page, FRAME_LOAD).await
+            && portal_js.framed.lock().unwrap().len() > before;
+        if !framed {
+            findings.push(format!("{query:?}: the fallback {fallback} was not framed"));
+        }
+        if i == 0 && restrict_frames && restricts {
+            let png = client.screenshot().await.expect("a screenshot");
+            std::fs::write(artifacts.join("csp-fallback-framed.png"), png)
+                .expect("write the screenshot");
+        }
+    }
+
+    // 2. A link the narrowed list accepts: framed.
+    let link_page = format!("{NARROWED_HOST}/subscribe-offer/T0k?run={run}");
+    let query =
+        format!("crylk=https%3a%2f%2f{NARROWED_HOST}%2fsubscribe-offer%2fT0k%3frun%3d{run}");
+    let shown = Shown::Frame {
+        src: format!("https://{link_page}"),
+        line: "Portal link: crylk".to_owned(),
     };
-    let client = ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&webdriver)
+    findings.extend(check_query(client, addr, &query, &shown).await.0);
+    if !framed_within(portal_js, &link_page, FRAME_LOAD).await {
+        findings.push(format!("the accepted link {link_page} was not framed"));
+    }
+
+    // 3. In-Site: portal.js opens the query, beside the page's own script.
+    let before = portal_js.served();
+    let query = format!("pa_query={IN_SITE_QUERY}");
+    findings.extend(check_query(client, addr, &query, &expected(&query)).await.0);
+    if portal_js.served() == before {
+        findings.push("portal.js was never requested".to_owned());
+    }
+
+    // 4. A frame outside the allowed origins and the fallback's, inserted
+    //    into that page: blocked with `restrict_frames`, or by a page
+    //    policy that restricts frames; loaded otherwise.
+    let outside_page = format!("{OUTSIDE_HOST}/injected?run={run}");
+    let seen = client
+        .execute_async(INJECT_FRAME, vec![json!(format!("https://{outside_page}"))])
         .await
-        .expect("browser session");
+        .expect("the frame insertion reports");
+    let violated = seen
+        .as_array()
+        .is_some_and(|v| v.iter().any(|v| v["directive"] == "frame-src"));
+    let blocked = restrict_frames || restricts;
+    let framed = framed_within(
+        portal_js,
+        &outside_page,
+        if blocked {
+            Duration::from_millis(500)
+        } else {
+            FRAME_LOAD
+        },
+    )
+    .await;
+    if blocked && (framed || !violated) {
+        findings.push(format!(
+            "the frame of {OUTSIDE_HOST} was not blocked (loaded: {framed}, violations: {seen})"
+        ));
+    }
+    if !blocked && (!framed || violated) {
+        findings.push(format!(
+            "the frame of {OUTSIDE_HOST} was blocked without a policy that says so \
+             (loaded: {framed}, violations: {seen})"
+        ));
+    }
+    if blocked && restrict_frames && !restricts {
+        let png = client.screenshot().await.expect("a screenshot");
+        std::fs::write(artifacts.join("csp-outside-frame-blocked.png"), png)
+            .expect("write the screenshot");
+    }
 
-    // The session is closed (and the browser with it) however `run` ends;
-    // dropping the children then kills chromedriver and the page.
-    let worker = {
-        let client = client.clone();
-        tokio::spawn(async move { run(&client, addr, &portal_js).await })
-    };
-    let outcome = worker.await;
-    if let Err(e) = client.close().await {
-        eprintln!("could not close the browser session: {e}");
-    }
-    match outcome {
-        Ok(findings) if findings.is_empty() => {}
-        Ok(findings) => panic!("{} finding(s):\n{}", findings.len(), findings.join("\n")),
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
+    findings
+        .into_iter()
+        .map(|f| format!("{label}: {f}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; run by .ci/run"]
+async fn chromium_enforces_the_portal_policy_in_every_page_state() {
+    let portal_js = PortalJs::start(FRAME_HOSTS).await;
+    let browser = Browser::start(&portal_js).await;
+    let client = browser.client.clone();
+    browser
+        .run(async move {
+            let artifacts = target_dir().join("browser");
+            std::fs::create_dir_all(&artifacts).expect("target/browser");
+            let mut findings = Vec::new();
+            let mut run = 0;
+            for state in PAGE_STATES {
+                for restrict_frames in [false, true] {
+                    run += 1;
+                    findings.extend(
+                        page_state(&client, &portal_js, run, state, restrict_frames, &artifacts)
+                            .await,
+                    );
+                }
+            }
+            findings
+        })
+        .await;
 }

@@ -30,16 +30,19 @@ async fn served_router_answers_over_http1() {
     assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
     let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(
-        csp.contains("script-src https://portal.proabono.com 'sha256-"),
+        csp.contains("script-src 'self' https://portal.proabono.com 'sha256-"),
         "{csp}"
     );
     assert!(text(&res).contains(&format!(r#""query":"{IN_SITE_QUERY}""#)));
 }
 
 /// Every variable the binary reads.
-const SETTINGS: [&str; 5] = [
+const SETTINGS: [&str; 8] = [
     "PORT",
     "PORTAL_FALLBACK_URL",
+    "PORTAL_ALLOWED_ORIGINS",
+    "PORTAL_RESTRICT_FRAMES",
+    "PAGE_CSP",
     "PROABONO_BUSINESS_ID",
     "PROABONO_SEGMENT_REF",
     "PROABONO_PORTAL_SECRET",
@@ -171,4 +174,58 @@ async fn binary_refuses_settings_it_cannot_use() {
     );
     let stderr = refusal_to_start(&[("PORT", "0"), ("PROABONO_PORTAL_SECRET", "")]).await;
     assert!(stderr.contains("portal secret is empty"), "{stderr}");
+    for (name, value, says) in [
+        (
+            "PORTAL_FALLBACK_URL",
+            "javascript:alert(1)",
+            "PORTAL_FALLBACK_URL is not",
+        ),
+        (
+            "PORTAL_ALLOWED_ORIGINS",
+            "https://*.com",
+            "PORTAL_ALLOWED_ORIGINS: ",
+        ),
+        (
+            "PORTAL_RESTRICT_FRAMES",
+            "yes",
+            "PORTAL_RESTRICT_FRAMES is not",
+        ),
+        ("PAGE_CSP", "default-src 'self'\n", "PAGE_CSP is not"),
+    ] {
+        let stderr = refusal_to_start(&[("PORT", "0"), (name, value)]).await;
+        assert!(stderr.contains(says), "{name}={value:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn binary_reads_the_policy_settings() {
+    let mut binary = Binary::start(&[
+        ("PORT", "0"),
+        (
+            "PORTAL_ALLOWED_ORIGINS",
+            "https://mon-app.via.proabono.com, https://mon-app.proabono.com",
+        ),
+        ("PORTAL_RESTRICT_FRAMES", "true"),
+        ("PAGE_CSP", ""),
+    ]);
+    let addr: SocketAddr = binary
+        .line("Subscription page listening on http://")
+        .await
+        .parse()
+        .expect("an address");
+    let res = get(addr, "/Subscriptions").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp: Vec<&str> = res
+        .headers()
+        .get_all(CONTENT_SECURITY_POLICY)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        csp,
+        [
+            "frame-src https://mon-app.via.proabono.com https://mon-app.proabono.com \
+          https://demo-eur.proabono.com"
+        ]
+    );
 }

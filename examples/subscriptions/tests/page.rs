@@ -3,24 +3,26 @@
 //! link from leaking and the browser from loading anything else.
 
 use axum::body::{to_bytes, Body};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use subscriptions::{app, Settings, DEFAULT_FALLBACK};
+use subscriptions::{app, Settings, DEFAULT_FALLBACK, DEFAULT_PAGE_CSP, PAGE_JS_PATH};
 use test_support::{EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK, IN_SITE_QUERY};
 use tower::ServiceExt;
 use tower_portal_link::InSite;
 
 const PORTAL_JS_TAG: &str = r#"<script src="https://portal.proabono.com/Get/portal.js"></script>"#;
 
-/// The policy of a page without an inline script: the page's own, widened
-/// by `PortalLinkLayer::csp().in_site()`.
-const FRAME_ONLY_CSP: &str = "default-src 'none'; script-src https://portal.proabono.com; \
+const PAGE_JS_TAG: &str = r#"<script src="/static/page.js"></script>"#;
+
+/// The policy of a page without an inline script: the page's own, with
+/// `PortalLinkLayer::csp().fallback(DEFAULT_FALLBACK).in_site()`'s sources.
+const FRAME_ONLY_CSP: &str = "default-src 'none'; script-src 'self' https://portal.proabono.com; \
      style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
-     frame-src https://proabono.com https://*.proabono.com";
+     frame-src https://proabono.com https://*.proabono.com https://demo-eur.proabono.com";
 
 fn demo() -> Router {
     app(Settings::demo())
@@ -106,7 +108,9 @@ fn sha256_source(script: &str) -> String {
 }
 
 fn assert_frame_only(html: &str) {
-    assert!(!html.contains("<script"), "no script: {html}");
+    // The page's own script, and no other.
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    assert_eq!(html.matches(PAGE_JS_TAG).count(), 1, "{html}");
     assert!(!html.contains("proabono_portal"), "no In-Site: {html}");
 }
 
@@ -130,8 +134,10 @@ async fn accepted_query_opens_portal_js() {
     assert!(html.contains(r#"<div id="proabono_portal">"#), "{html}");
     assert!(!html.contains("<iframe"), "{html}");
     assert_eq!(source_line(&html), "Portal link: pa_query (In-Site)");
-    // portal.js is loaded before the call that needs it.
+    // portal.js is loaded before the call that needs it, after the page's
+    // own script.
     assert!(html.find(PORTAL_JS_TAG) < html.find("<script>"));
+    assert!(html.find(PAGE_JS_TAG) < html.find(PORTAL_JS_TAG));
 
     let (options, script) = open_call(&html);
     // Anonymous: no customer reference, so no hash either.
@@ -143,9 +149,9 @@ async fn accepted_query_opens_portal_js() {
     assert_eq!(
         csp,
         format!(
-            "default-src 'none'; script-src https://portal.proabono.com {}; \
+            "default-src 'none'; script-src 'self' https://portal.proabono.com {}; \
              style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
-             frame-src https://proabono.com https://*.proabono.com",
+             frame-src https://proabono.com https://*.proabono.com https://demo-eur.proabono.com",
             sha256_source(script)
         )
     );
@@ -289,7 +295,7 @@ async fn the_iframe_src_is_escaped_for_its_attribute() {
 
 #[tokio::test]
 async fn csp_frames_only_proabono_and_the_fallback() {
-    // The default fallback is a ProAbono page: the layer's origins cover it.
+    // The default fallback is a ProAbono page, added by its origin.
     let (_, csp, _) = page(demo(), "/Subscriptions").await;
     assert_eq!(csp, FRAME_ONLY_CSP);
     // A fallback on the business's own site is framed too, by origin only.
@@ -297,13 +303,111 @@ async fn csp_frames_only_proabono_and_the_fallback() {
     let (_, csp, _) = page(with_fallback(fallback), "/Subscriptions").await;
     assert!(
         csp.ends_with(
-            "frame-src https://billing.example.com:8443 https://proabono.com https://*.proabono.com"
+            "frame-src https://proabono.com https://*.proabono.com https://billing.example.com:8443"
         ),
         "{csp}"
     );
     // One that is not a URL adds nothing.
     let (_, csp, _) = page(with_fallback("not a url"), "/Subscriptions").await;
-    assert_eq!(csp, FRAME_ONLY_CSP);
+    assert!(
+        csp.ends_with("frame-src https://proabono.com https://*.proabono.com"),
+        "{csp}"
+    );
+}
+
+/// Every `Content-Security-Policy` field of `GET uri`, and the body.
+async fn policies(app: Router, uri: &str) -> (Vec<String>, String) {
+    let res = app
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let csp = res
+        .headers()
+        .get_all(CONTENT_SECURITY_POLICY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    (csp, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// A narrowed list of origins, with the fallback on another ProAbono host.
+fn narrowed(restrict_frames: bool, page_csp: Option<&str>) -> Router {
+    app(Settings {
+        allowed_origins: Some(vec!["https://mon-app.via.proabono.com".to_owned()]),
+        restrict_frames,
+        page_csp: page_csp.map(str::to_owned),
+        ..Settings::demo()
+    })
+}
+
+#[tokio::test]
+async fn a_narrowed_list_still_frames_the_fallback_in_every_page_state() {
+    const FRAMES: &str = "https://mon-app.via.proabono.com https://demo-eur.proabono.com";
+    let own = format!("frame-src {FRAMES}");
+    let with_page = format!(
+        "{}; frame-src {FRAMES}",
+        DEFAULT_PAGE_CSP.replace("'self'", "'self' https://portal.proabono.com")
+    );
+    for (restrict, page_csp, expected) in [
+        (false, Some(DEFAULT_PAGE_CSP), vec![with_page.clone()]),
+        (true, Some(DEFAULT_PAGE_CSP), vec![with_page, own.clone()]),
+        (false, None, vec![]),
+        (true, None, vec![own.clone()]),
+        (
+            false,
+            Some("frame-ancestors 'self'"),
+            vec!["frame-ancestors 'self'".to_owned()],
+        ),
+        (
+            true,
+            Some("frame-ancestors 'self'"),
+            vec!["frame-ancestors 'self'".to_owned(), own.clone()],
+        ),
+    ] {
+        let (csp, html) = policies(narrowed(restrict, page_csp), "/Subscriptions").await;
+        assert_eq!(
+            csp, expected,
+            "restrict_frames {restrict}, page {page_csp:?}"
+        );
+        assert_eq!(iframe_src(&html), DEFAULT_FALLBACK);
+        // The link the narrowed list refuses shows the fallback too.
+        let (_, html) = policies(
+            narrowed(restrict, page_csp),
+            "/Subscriptions?crylk=https%3a%2f%2fdemo-eur.proabono.com%2fportal-anon",
+        )
+        .await;
+        assert_eq!(iframe_src(&html), DEFAULT_FALLBACK);
+        assert_eq!(
+            source_line(&html),
+            "Portal link: fallback (refused: the portal link&#39;s host is not allowed)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_page_s_own_script_is_served_from_its_origin() {
+    let res = demo()
+        .oneshot(Request::get(PAGE_JS_PATH).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    let body = to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    let script = String::from_utf8(body.to_vec()).unwrap();
+    assert!(script.contains("window.pageScript"), "{script}");
+    // Every page loads it, in the head.
+    for uri in [
+        "/Subscriptions".to_owned(),
+        format!("/Subscriptions?crylk={GUIDE_CRYLK}"),
+        format!("/Subscriptions?pa_query={IN_SITE_QUERY}"),
+    ] {
+        let (_, _, html) = page(demo(), &uri).await;
+        assert!(html.find(PAGE_JS_TAG) < html.find("</head>"), "{html}");
+    }
 }
 
 #[tokio::test]
