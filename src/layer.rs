@@ -362,9 +362,10 @@ impl<R> PortalLinkLayer<R> {
     /// exactly what this layer accepts, and nothing else: the allowed
     /// origins, in order (`frame-src 'none'` for an empty list).
     ///
-    /// Send it with the page that shows the portal, so the browser itself
-    /// refuses any other frame source; add your `hosted-home` fallback's
-    /// origin when it is not a ProAbono host.
+    /// For a page's policy written by hand; [`csp`](Self::csp) is the
+    /// layer that merges the same origins (and your `hosted-home`
+    /// fallback's, with [`fallback`](crate::PortalCspLayer::fallback))
+    /// into every response's policy.
     ///
     /// ```
     /// use tower_portal_link::PortalLinkLayer;
