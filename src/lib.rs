@@ -97,12 +97,15 @@
 //! link is absent or refused) or `Option<PortalTarget>`, and likewise
 //! [`PortalQuery`]; the [`Refusal`] is `Option<axum::Extension<Refusal>>`.
 //! A layer around a `Router` is a plain service, which `axum::serve` takes
-//! through `into_make_service`:
+//! through `into_make_service`. Add the application's other layers
+//! (`TraceLayer`...) with `Router::layer`, inside this one: they then never
+//! see the link, and the response stays axum's, which `axum::serve` needs.
 //!
 //! ```rust
 //! # #[cfg(feature = "axum")] {
 //! use axum::{extract::Request, response::Html, routing::get, Router, ServiceExt};
 //! use tower::Layer;
+//! use tower_http::trace::TraceLayer;
 //! use tower_portal_link::{PortalLinkLayer, PortalTarget};
 //!
 //! const HOSTED_HOME: &str = "https://demo-eur.proabono.com/portal-anon";
@@ -116,7 +119,9 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! let router = Router::new().route("/Subscriptions", get(subscriptions));
+//! let router = Router::new()
+//!     .route("/Subscriptions", get(subscriptions))
+//!     .layer(TraceLayer::new_for_http());
 //! let app = PortalLinkLayer::new().layer(router);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! # let addr = listener.local_addr()?;
