@@ -173,3 +173,25 @@ async fn strip_link_false_leaves_both_uris() {
     let body = send(app, &format!("/Subscriptions?crylk={GUIDE_CRYLK}")).await;
     assert_eq!(body.matches(token()).count(), 3, "{body}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_fallback_outside_the_layer_sees_the_link() {
+    // Where the promise stops, as the docs say: `route_layer` never runs
+    // for the fallback, and `Router::layer` covers only what was added
+    // before it. Added before it, the fallback is covered.
+    let uri = format!("/elsewhere?crylk={GUIDE_CRYLK}");
+    let route_layer = routes().fallback(page).route_layer(PortalLinkLayer::new());
+    let fallback_after = routes().layer(PortalLinkLayer::new()).fallback(page);
+    for (name, app) in [
+        ("route_layer", route_layer),
+        ("fallback after", fallback_after),
+    ] {
+        let body = send(app, &uri).await;
+        assert!(request_seen(&body).contains(token()), "{name}: {body}");
+        assert!(body.contains("target=none"), "{name}: {body}");
+    }
+    let fallback_before = routes().fallback(page).layer(PortalLinkLayer::new());
+    let body = send(fallback_before, &uri).await;
+    assert_clean("fallback before", request_seen(&body));
+    assert!(body.contains(&format!("target={GUIDE_LINK}")), "{body}");
+}
