@@ -12,184 +12,348 @@
 
 use std::ops::ControlFlow;
 
-use crate::scan::{candidates_from, for_each_candidate, Firsts};
+use crate::scan::{candidates_from, for_each_candidate, Sieve};
 use crate::Refusal;
 
 /// What the scan found for one name: nothing, the raw (still encoded)
 /// value of its only pair, or [`Refusal::Ambiguous`] for two or more.
 pub(crate) type Found<'q> = Option<Result<&'q [u8], Refusal>>;
 
-/// Looks for each of `names` in one pass over `query`.
+/// What the scan knows of the names it looks for, worked out once for a
+/// policy ([`sought`]): the bytes their pairs may start with, and each
+/// name's plain spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sought<const N: usize> {
+    sieve: Sieve,
+    plain: [Plain; N],
+}
+
+/// A name as it is spelled without escapes, as one little-endian word:
+/// for a name of at most 8 bytes, none of which a form parser reads
+/// otherwise than as itself (`%`, `+`, `=`, `&`); `len` is 0 for any other
+/// name, which is only ever compared byte by byte.
 ///
-/// Each name must be non-empty ASCII without whitespace (the policy
-/// guarantees it): then a decoded name that is not valid UTF-8 can never
-/// equal it, so comparing bytes is exactly what a lossy UTF-8 form parser
-/// would conclude.
-pub(crate) fn find_params<'q, const N: usize>(
-    query: &'q [u8],
-    names: [&[u8]; N],
-    firsts: &Firsts,
-) -> [Found<'q>; N] {
-    let mut found = [None; N];
-    for_each_named_pair(query, names, firsts, 0, |which, start, value| {
-        found[which] = match found[which] {
-            None => Some(Ok(pair_value(query, start, value))),
-            Some(_) => Some(Err(Refusal::Ambiguous)),
+/// Most pairs that start like a name are told apart from it, or found to
+/// be it, in one comparison of words: the cost of a candidate does not
+/// grow with how closely it imitates the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plain {
+    word: u64,
+    mask: u64,
+    len: usize,
+}
+
+impl Plain {
+    const fn of(name: &[u8]) -> Plain {
+        let none = Plain {
+            word: 0,
+            mask: 0,
+            len: 0,
         };
-        ControlFlow::Continue(())
-    });
-    found
-}
-
-/// Whether any pair of `query` is named by one of `names`, whose first
-/// bytes are `firsts` (from [`firsts`]): the test every request with a
-/// query takes, which stops at the first such pair.
-pub(crate) fn names_any(query: &[u8], names: [&[u8]; 2], firsts: &Firsts) -> bool {
-    // Most queries have no pair that might be named so, and end here; the
-    // others are read on from where the first such pair may be.
-    let Some(from) = candidates_from(query, firsts) else {
-        return false;
-    };
-    let mut named = false;
-    for_each_named_pair(query, names, firsts, from, |_, _, _| {
-        named = true;
-        ControlFlow::Break(())
-    });
-    named
-}
-
-/// `query` without the pairs named by any of `names`, every other byte in
-/// its place: other parameters keep their order and their exact encoding.
-///
-/// Sized exactly before it is filled, so that the caller's URI is built
-/// from it without another allocation.
-pub(crate) fn strip_params<const N: usize>(
-    query: &str,
-    names: [&[u8]; N],
-    firsts: &Firsts,
-) -> String {
-    let bytes = query.as_bytes();
-    let mut removed = 0;
-    for_each_removed(bytes, names, firsts, |start, end| removed += end - start);
-    let mut out = String::with_capacity(bytes.len() - removed);
-    if removed == bytes.len() {
-        // The link was the whole query: the common case.
-        return out;
-    }
-    let mut kept_from = 0;
-    for_each_removed(bytes, names, firsts, |start, end| {
-        // Removed ranges start and end next to an ASCII `&` (or at an end
-        // of the query): always character boundaries.
-        out.push_str(&query[kept_from..start]);
-        kept_from = end;
-    });
-    out.push_str(&query[kept_from..]);
-    out
-}
-
-/// Calls `f(which, start, value)` for each pair of `query` whose decoded
-/// name is `names[which]`: the pair starts at `start` and its value at
-/// `value` (where the pair ends when it has no `=`).
-fn for_each_named_pair<const N: usize>(
-    query: &[u8],
-    names: [&[u8]; N],
-    firsts: &Firsts,
-    from: usize,
-    mut f: impl FnMut(usize, usize, usize) -> ControlFlow<()>,
-) {
-    for_each_candidate(query, from, firsts, |start| {
-        let pair = &query[start..];
-        // The pair's first byte, decoded: most candidates stop here.
-        let first = match pair {
-            [b'%', rest @ ..] => decode_escape(rest).unwrap_or(b'%'),
-            [b'+', ..] => b' ',
-            [b, ..] => *b,
-            [] => return ControlFlow::Continue(()),
-        };
-        for (which, name) in names.iter().enumerate() {
-            if name.first() != Some(&first) {
-                continue;
-            }
-            if let Some(value) = value_start(pair, name) {
-                // Names differ, so no other one can match this pair.
-                return f(which, start, start + value);
-            }
+        if name.is_empty() || name.len() > 8 {
+            return none;
         }
-        ControlFlow::Continue(())
-    });
+        let mut word = 0;
+        let mut i = 0;
+        while i < name.len() {
+            if matches!(name[i], b'%' | b'+' | b'=' | b'&') {
+                return none;
+            }
+            word |= (name[i] as u64) << (8 * i);
+            i += 1;
+        }
+        let mask = u64::MAX >> (8 * (8 - name.len()));
+        Plain {
+            word,
+            mask,
+            len: name.len(),
+        }
+    }
 }
 
-/// The bytes a pair named by one of `names` may start with: a name's first
-/// byte, or `%` for an escape that might decode to it.
-pub(crate) const fn firsts<const N: usize>(names: [&[u8]; N]) -> Firsts {
+/// What the scan must know of `names`: the bytes their pairs may start
+/// with (a name's first byte, or `%` for an escape that might decode to
+/// it), the shortest name's length, and their plain spellings.
+pub(crate) const fn sought<const N: usize>(names: [&[u8]; N]) -> Sought<N> {
     const { assert!(N <= 2, "the scan looks for two names at most") };
     let mut bytes = [b'%'; 3];
+    let mut plain = [Plain::of(b""); N];
+    let mut shortest = usize::MAX;
     let mut i = 0;
     while i < N {
         if let [first, ..] = names[i] {
             bytes[i] = *first;
         }
+        plain[i] = Plain::of(names[i]);
+        if names[i].len() < shortest {
+            shortest = names[i].len();
+        }
         i += 1;
     }
-    Firsts::new(bytes)
+    Sought {
+        sieve: Sieve::new(bytes, shortest),
+        plain,
+    }
 }
 
-/// The raw value of the pair that starts at `start`, from `value` to the
-/// next `&`.
-fn pair_value(query: &[u8], start: usize, value: usize) -> &[u8] {
-    let end = pair_end(query, start);
-    &query[value.min(end)..end]
-}
-
-/// Where the pair at `start` ends: its `&`, or the end of the query.
-fn pair_end(query: &[u8], start: usize) -> usize {
-    memchr::memchr(b'&', &query[start..]).map_or(query.len(), |amp| start + amp)
-}
-
-/// Calls `f` with the ranges of `query` to remove so that the pairs named
-/// by `names` are gone and the others stay joined by single `&`s: each
-/// such pair with the `&` before it once a pair was kept, else with the
-/// `&` after it. Ranges come in order and never overlap.
-fn for_each_removed<const N: usize>(
+/// The start of the first pair of `query` named by one of `names`, if
+/// there is one: the test every request with a query takes.
+///
+/// Each name must be non-empty ASCII without whitespace (the policy
+/// guarantees it): then a decoded name that is not valid UTF-8 can never
+/// equal it, so comparing bytes is exactly what a lossy UTF-8 form parser
+/// would conclude.
+#[inline]
+pub(crate) fn first_named<const N: usize>(
     query: &[u8],
     names: [&[u8]; N],
-    firsts: &Firsts,
-    mut f: impl FnMut(usize, usize),
-) {
-    let mut removed_to = 0;
-    let mut kept_before = false;
-    for_each_named_pair(query, names, firsts, 0, |_, start, _| {
+    sought: &Sought<N>,
+) -> Option<usize> {
+    // Most queries have no pair that might be named so, and end here; the
+    // others are read on from where the first such pair may be.
+    let from = candidates_from(query, &sought.sieve.firsts)?;
+    let mut named = None;
+    for_each_named_pair(query, names, sought, from, |_, start, _| {
+        named = Some(start);
+        ControlFlow::Break(())
+    });
+    named
+}
+
+/// What [`read_params`] found: for each name, [`Found`]; and, when it was
+/// asked to strip them and some pair was named, the query without them.
+pub(crate) struct Params<'q, const N: usize> {
+    pub(crate) found: [Found<'q>; N],
+    pub(crate) stripped: Option<String>,
+}
+
+/// Reads the pairs of `query` named by `names` in one pass, from `from`
+/// (0, or the start of its first named pair, from [`first_named`]): the
+/// raw value of each name's only pair, or [`Refusal::Ambiguous`]; and,
+/// when `strip`, `query` without those pairs, every other byte in its
+/// place (other parameters keep their order and their exact encoding).
+///
+/// Without `strip` it stops at the first name found twice: the request is
+/// then ambiguous, whatever follows. With it, every pair is read once,
+/// however many are named; each named pair's value is skipped over, not
+/// scanned, so a long value costs one `memchr`.
+pub(crate) fn read_params<'q, const N: usize>(
+    query: &'q str,
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+    from: usize,
+    strip: bool,
+) -> Params<'q, N> {
+    let bytes = query.as_bytes();
+    let mut found = [None; N];
+    let mut kept = Kept::new(query);
+    let mut named = false;
+    for_each_named_pair(bytes, names, sought, from, |which, start, value| {
+        let end = pair_end(bytes, value);
+        let again = found[which].is_some();
+        found[which] = Some(if again {
+            Err(Refusal::Ambiguous)
+        } else {
+            Ok(&bytes[value..end])
+        });
+        named = true;
+        if strip {
+            kept.remove(start, end);
+        } else if again {
+            return ControlFlow::Break(());
+        }
+        // The next pair starts after this one's `&`.
+        ControlFlow::Continue(end + 1)
+    });
+    Params {
+        found,
+        stripped: (strip && named).then(|| kept.finish()),
+    }
+}
+
+/// `query` without the pairs named by any of `names`, every other byte in
+/// its place, as [`read_params`] strips it.
+pub(crate) fn strip_params<const N: usize>(
+    query: &str,
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+) -> String {
+    read_params(query, names, sought, 0, true)
+        .stripped
+        .unwrap_or_else(|| query.to_owned())
+}
+
+/// The query being stripped: what is kept so far, and where the last
+/// removed range ends.
+///
+/// Each named pair is removed with the `&` before it once a pair was kept,
+/// else with the `&` after it, so that the pairs kept stay joined by
+/// single `&`s. Ranges come in order and never overlap.
+struct Kept<'q> {
+    query: &'q str,
+    /// The kept bytes before `from`, allocated at the first of them: a
+    /// query that was only the link allocates nothing.
+    out: Option<String>,
+    /// Where the bytes not yet kept nor removed start.
+    from: usize,
+    /// A pair was kept before `from` (maybe an empty one).
+    kept_before: bool,
+}
+
+impl<'q> Kept<'q> {
+    fn new(query: &'q str) -> Self {
+        Kept {
+            query,
+            out: None,
+            from: 0,
+            kept_before: false,
+        }
+    }
+
+    /// Removes the named pair from `start` to `end` (its `&` or the end
+    /// of the query), and keeps what comes before it.
+    fn remove(&mut self, start: usize, end: usize) {
+        let len = self.query.len();
         // Bytes since the last removed range are at least one kept pair
         // (maybe empty).
-        kept_before |= start > removed_to;
-        let end = pair_end(query, start);
-        let range = if kept_before {
+        self.kept_before |= start > self.from;
+        let (cut, to) = if self.kept_before {
             (start - 1, end)
         } else {
-            (start, (end + 1).min(query.len()))
+            (start, (end + 1).min(len))
         };
-        f(range.0, range.1);
-        removed_to = range.1;
-        ControlFlow::Continue(())
+        if cut > self.from {
+            // At least this range goes: the rest fits in what is left.
+            // Removed ranges start and end next to an ASCII `&` (or at an
+            // end of the query): always character boundaries.
+            self.out
+                .get_or_insert_with(|| String::with_capacity(len - (to - cut)))
+                .push_str(&self.query[self.from..cut]);
+        }
+        self.from = to;
+    }
+
+    /// What is kept once the last named pair is removed.
+    fn finish(self) -> String {
+        let rest = &self.query[self.from..];
+        match self.out {
+            Some(mut out) => {
+                out.push_str(rest);
+                out
+            }
+            None => rest.to_owned(),
+        }
+    }
+}
+
+/// Calls `f(which, start, value)` for each pair of `query`, from `from`,
+/// whose decoded name is `names[which]`: the pair starts at `start` and
+/// its value at `value` (where the pair ends when it has no `=`). `f`
+/// breaks, or tells where the next pair may start.
+fn for_each_named_pair<const N: usize>(
+    query: &[u8],
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+    from: usize,
+    mut f: impl FnMut(usize, usize, usize) -> ControlFlow<(), usize>,
+) {
+    for_each_candidate(query, from, &sought.sieve, |start| {
+        let pair = &query[start..];
+        let named = match plain_name(pair, &sought.plain) {
+            Spelled::Plainly(named) => named,
+            Spelled::Otherwise => escaped_name(pair, names),
+        };
+        let Some((which, end)) = named else {
+            return ControlFlow::Continue(start + 1);
+        };
+        let value = match pair.get(end) {
+            Some(b'=') => end + 1,
+            _ => end,
+        };
+        f(which, start, start + value)
     });
 }
 
-/// If the decoded name of `pair` is `name`, where its value starts (after
-/// the `=`, or where the pair ends when it has none).
+/// What a pair's first eight bytes tell of its name.
+enum Spelled {
+    /// Which name the pair has, and where that name ends, if it has one:
+    /// every name was matched or ruled out by its plain spelling.
+    Plainly(Option<(usize, usize)>),
+    /// A name might be spelled with an escape (or has no plain spelling,
+    /// or the pair is shorter than eight bytes): decode it.
+    Otherwise,
+}
+
+/// Compares the first eight bytes of `pair` with each name's plain
+/// spelling at once.
+///
+/// A pair that is a name's plain spelling is named so if the name ends
+/// there. One that differs from it at a byte that starts no escape is not
+/// named so: the bytes before that one are the name's own (a plain name
+/// has no `%`, `+`, `=` or `&`), and that one decodes to itself, or ends
+/// the name (`=`, `&`), or to a space (`+`), none of them the name's byte.
 #[inline]
-fn value_start(pair: &[u8], name: &[u8]) -> Option<usize> {
-    let end = name_end(pair, name)?;
-    Some(if pair.get(end) == Some(&b'=') {
-        end + 1
+fn plain_name<const N: usize>(pair: &[u8], plain: &[Plain; N]) -> Spelled {
+    let Some(word) = pair.first_chunk::<8>() else {
+        return Spelled::Otherwise;
+    };
+    let word = u64::from_le_bytes(*word);
+    let mut escaped = false;
+    for (which, plain) in plain.iter().enumerate() {
+        let diff = (word ^ plain.word) & plain.mask;
+        if plain.len == 0 {
+            escaped = true;
+        } else if diff == 0 {
+            if let Some(end) = name_ends_at(pair, plain.len) {
+                // Names differ, so no other one can match this pair.
+                return Spelled::Plainly(Some((which, end)));
+            }
+        } else {
+            escaped |= pair[diff.trailing_zeros() as usize / 8] == b'%';
+        }
+    }
+    if escaped {
+        Spelled::Otherwise
     } else {
-        end
+        Spelled::Plainly(None)
+    }
+}
+
+/// Which of `names` the decoded name of `pair` is, and where it ends:
+/// the pairs whose spelling [`plain_name`] cannot tell, decoded byte by
+/// byte. Out of the walk's loop, which most candidates leave by the plain
+/// comparison.
+#[inline(never)]
+fn escaped_name<const N: usize>(pair: &[u8], names: [&[u8]; N]) -> Option<(usize, usize)> {
+    // The pair's first byte, decoded: it tells which names to compare.
+    let first = match pair {
+        [b'%', rest @ ..] => decode_escape(rest).unwrap_or(b'%'),
+        [b'+', ..] => b' ',
+        [b, ..] => *b,
+        [] => return None,
+    };
+    names.iter().enumerate().find_map(|(which, name)| {
+        if name.first() != Some(&first) {
+            return None;
+        }
+        Some((which, decoded_name_end(pair, name)?))
     })
+}
+
+/// Where the pair whose value starts at `value` ends: its `&`, or the end
+/// of the query.
+#[inline]
+fn pair_end(query: &[u8], value: usize) -> usize {
+    match query.get(value) {
+        // An empty value, as every repeated `crylk=` has: no search.
+        None | Some(b'&') => value,
+        Some(_) => memchr::memchr(b'&', &query[value..]).map_or(query.len(), |amp| value + amp),
+    }
 }
 
 /// If the decoded name of `pair` (up to its first `=` or `&`) is `name`,
 /// the index where that name ends. Stops at the first byte that differs.
-#[inline]
-fn name_end(pair: &[u8], name: &[u8]) -> Option<usize> {
+fn decoded_name_end(pair: &[u8], name: &[u8]) -> Option<usize> {
     let mut i = 0;
     for &want in name {
         let (byte, len) = match *pair.get(i)? {
@@ -206,6 +370,13 @@ fn name_end(pair: &[u8], name: &[u8]) -> Option<usize> {
         }
         i += len;
     }
+    name_ends_at(pair, i)
+}
+
+/// `Some(i)` if the name of `pair` ends at `i`: there is its `=` or `&`,
+/// or the end of the query.
+#[inline]
+fn name_ends_at(pair: &[u8], i: usize) -> Option<usize> {
     match pair.get(i) {
         None | Some(b'=' | b'&') => Some(i),
         Some(_) => None,
@@ -222,20 +393,46 @@ pub(crate) fn decode_escape(rest: &[u8]) -> Option<u8> {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+    match HEX[usize::from(b)] {
+        NOT_HEX => None,
+        digit => Some(digit),
     }
 }
+
+/// Each byte's value as a hex digit, or [`NOT_HEX`]: one load a digit.
+const HEX: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            d @ b'A'..=b'F' => d - b'A' + 10,
+            _ => NOT_HEX,
+        };
+        b += 1;
+    }
+    table
+};
+
+const NOT_HEX: u8 = 0xff;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The verdict's reading, without stripping.
+    fn find_params<'q, const N: usize>(
+        query: &'q [u8],
+        names: [&[u8]; N],
+        sought: &Sought<N>,
+    ) -> [Found<'q>; N] {
+        let query = std::str::from_utf8(query).expect("test queries are text");
+        read_params(query, names, sought, 0, false).found
+    }
+
     fn find(q: &str) -> Result<Option<&str>, Refusal> {
-        let [found] = find_params(q.as_bytes(), [b"crylk"], &firsts([b"crylk"]));
+        let [found] = find_params(q.as_bytes(), [b"crylk"], &sought([b"crylk"]));
         found
             .transpose()
             .map(|v| v.map(|v| std::str::from_utf8(v).expect("ascii test input")))
@@ -318,13 +515,13 @@ mod tests {
             ("x&y=1", "x&y", None),
             ("x%26y=1", "x&y", Some("1")),
         ] {
-            let [found] = find_params(q.as_bytes(), [name.as_bytes()], &firsts([name.as_bytes()]));
+            let [found] = find_params(q.as_bytes(), [name.as_bytes()], &sought([name.as_bytes()]));
             assert_eq!(found, want.map(|w| Ok(w.as_bytes())), "{q:?} {name:?}");
             let oracle = url::form_urlencoded::parse(q.as_bytes())
                 .filter(|(k, _)| k == name)
                 .count();
             assert_eq!(oracle, usize::from(want.is_some()), "{q:?} {name:?}");
-            let stripped = strip_params(q, [name.as_bytes()], &firsts([name.as_bytes()]));
+            let stripped = strip_params(q, [name.as_bytes()], &sought([name.as_bytes()]));
             assert_eq!(stripped.is_empty(), want.is_some(), "{q:?} {name:?}");
         }
     }
@@ -341,7 +538,7 @@ mod tests {
             ("crylkk=1&cryl=2", "crylkk=1&cryl=2"),
             ("", ""),
         ] {
-            let out = strip_params(q, [b"crylk"], &firsts([b"crylk"]));
+            let out = strip_params(q, [b"crylk"], &sought([b"crylk"]));
             assert_eq!(out, want, "{q:?}");
             assert_eq!(out.capacity(), out.len(), "{q:?}");
         }
@@ -354,7 +551,7 @@ mod tests {
             find_params(
                 q.as_bytes(),
                 [b"crylk", b"pa_query"],
-                &firsts([b"crylk", b"pa_query"]),
+                &sought([b"crylk", b"pa_query"]),
             )
         }
         assert_eq!(found("a=1&b=2"), [None, None]);
@@ -367,7 +564,7 @@ mod tests {
             [Some(Ok(&b"L"[..])), Some(Err(Refusal::Ambiguous))]
         );
         assert_eq!(
-            strip_params("x=1&pa_query=Q&y=2&crylk=L", names, &firsts(names)),
+            strip_params("x=1&pa_query=Q&y=2&crylk=L", names, &sought(names)),
             "x=1&y=2"
         );
     }
@@ -385,12 +582,21 @@ mod tests {
         )) {
             let query = query.concat();
             for names in [[&b"crylk"[..], b"pa_query"], [b"lk", b"%q"]] {
-                let firsts = firsts(names);
+                let sought = sought(names);
+                let first = first_named(query.as_bytes(), names, &sought);
                 proptest::prop_assert_eq!(
-                    names_any(query.as_bytes(), names, &firsts),
-                    find_params(query.as_bytes(), names, &firsts) != [None, None],
+                    first.is_some(),
+                    find_params(query.as_bytes(), names, &sought) != [None, None],
                     "{:?}", query
                 );
+                // Read from the first named pair, as the layer does, or
+                // from the start: the same values and the same stripping.
+                for strip in [false, true] {
+                    let whole = read_params(&query, names, &sought, 0, strip);
+                    let rest = read_params(&query, names, &sought, first.unwrap_or(0), strip);
+                    proptest::prop_assert_eq!(whole.found, rest.found, "{:?}", query);
+                    proptest::prop_assert_eq!(whole.stripped, rest.stripped, "{:?}", query);
+                }
             }
         }
     }

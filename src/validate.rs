@@ -8,7 +8,7 @@ use url::{Host, Url};
 use crate::origin::{Scheme, MAX_HOST, MAX_LABEL};
 use crate::policy::Policy;
 use crate::portal_query::validate_query_token;
-use crate::query::{decode_escape, find_params, Found};
+use crate::query::{decode_escape, read_params, Found, Params};
 use crate::{PortalQuery, PortalTarget, Refusal};
 
 /// What a request carries once validated.
@@ -27,6 +27,9 @@ pub(crate) struct Verdict {
     pub(crate) in_query: bool,
     /// The configured header is present.
     pub(crate) in_header: bool,
+    /// The query without the parameters, when asked for and the query
+    /// carries one.
+    pub(crate) stripped: Option<String>,
 }
 
 impl Policy {
@@ -34,18 +37,34 @@ impl Policy {
     /// header: an In-Site query alone is no target.
     pub(crate) fn target_from_query(&self, query: &str) -> Result<Option<PortalTarget>, Refusal> {
         // An empty map allocates nothing.
-        match self.verdict(Some(query), &HeaderMap::new()).result? {
+        match self
+            .verdict(Some(query), 0, &HeaderMap::new(), false)
+            .result?
+        {
             Some(Accepted::Target(target)) => Ok(Some(target)),
             Some(Accepted::Query(_)) | None => Ok(None),
         }
     }
 
-    /// The verdict for a request: its query and, when configured, its
-    /// header.
-    pub(crate) fn verdict(&self, query: Option<&str>, headers: &HeaderMap) -> Verdict {
-        let [link, token] = match query {
-            Some(query) => find_params(query.as_bytes(), self.names(), self.firsts()),
-            None => [None, None],
+    /// The verdict for a request: its query, read from `from` (0, or the
+    /// start of its first named pair) and, when `strip`, stripped in the
+    /// same pass; and, when configured, its header.
+    pub(crate) fn verdict(
+        &self,
+        query: Option<&str>,
+        from: usize,
+        headers: &HeaderMap,
+        strip: bool,
+    ) -> Verdict {
+        let Params {
+            found: [link, token],
+            stripped,
+        } = match query {
+            Some(query) => read_params(query, self.names(), self.sought(), from, strip),
+            None => Params {
+                found: [None, None],
+                stripped: None,
+            },
         };
         let from_header = self.header.as_ref().and_then(|name| {
             let mut values = headers.get_all(name).iter();
@@ -69,6 +88,7 @@ impl Policy {
             result,
             in_query: link.is_some() || token.is_some(),
             in_header: from_header.is_some(),
+            stripped,
         }
     }
 
