@@ -238,7 +238,10 @@
 //!    (Chromium encodes `|` and `^` in a path, the `url` crate does not);
 //!    refusing them leaves one reading of the link. It is at most the
 //!    maximum length (512 bytes by default, [`max_length`](PortalLinkLayer::max_length)),
-//!    each non-ASCII character counted as its percent-encoded form.
+//!    each non-ASCII character counted as its percent-encoded form, and
+//!    its path has at most 16 segments
+//!    ([`TooManySegments`](Refusal::TooManySegments)): ProAbono's have
+//!    two or three, and the URL parser's work grows with each.
 //! 3. **`https://` or `http://`**, in any letter case, and an allowed origin
 //!    has that scheme. Protocol-relative links, `https:/`, `https:evil.com`,
 //!    `javascript:`, `data:` are refused.
