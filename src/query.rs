@@ -10,9 +10,7 @@
 //!
 //! Which pairs may carry a name is [`crate::scan`]'s to find.
 
-use std::ops::ControlFlow;
-
-use crate::scan::{candidates_from, for_each_candidate, Sieve};
+use crate::scan::{candidates_from, Sieve, Walk};
 use crate::Refusal;
 
 /// What the scan found for one name: nothing, the raw (still encoded)
@@ -112,12 +110,25 @@ pub(crate) fn first_named<const N: usize>(
     // Most queries have no pair that might be named so, and end here; the
     // others are read on from where the first such pair may be.
     let from = candidates_from(query, &sought.sieve.firsts)?;
-    let mut named = None;
-    for_each_named_pair(query, names, sought, from, |_, start, _| {
-        named = Some(start);
-        ControlFlow::Break(())
-    });
-    named
+    first_named_from(query, names, sought, from)
+}
+
+/// [`first_named`] once a pair that may be named is found at `from`: out
+/// of the hot path, which most queries leave before.
+#[inline(never)]
+fn first_named_from<const N: usize>(
+    query: &[u8],
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+    from: usize,
+) -> Option<usize> {
+    let mut walk = Walk::new(query, from, &sought.sieve);
+    while let Some(start) = walk.next(query, &sought.sieve) {
+        if named(&query[start..], names, &sought.plain).is_some() {
+            return Some(start);
+        }
+    }
+    None
 }
 
 /// What [`read_params`] found: for each name, [`Found`]; and, when it was
@@ -145,29 +156,42 @@ pub(crate) fn read_params<'q, const N: usize>(
     strip: bool,
 ) -> Params<'q, N> {
     let bytes = query.as_bytes();
-    let mut found = [None; N];
+    // For each name, how many pairs have it (two stands for more), and
+    // the value of the first.
+    let mut count = [0u8; N];
+    let mut first = [(0, 0); N];
     let mut kept = Kept::new(query);
-    let mut named = false;
-    for_each_named_pair(bytes, names, sought, from, |which, start, value| {
+    let mut walk = Walk::new(bytes, from, &sought.sieve);
+    while let Some(start) = walk.next(bytes, &sought.sieve) {
+        let pair = &bytes[start..];
+        let Some((which, name_end)) = named(pair, names, &sought.plain) else {
+            continue;
+        };
+        let value = start + name_end + usize::from(pair.get(name_end) == Some(&b'='));
         let end = pair_end(bytes, value);
-        let again = found[which].is_some();
-        found[which] = Some(if again {
-            Err(Refusal::Ambiguous)
-        } else {
-            Ok(&bytes[value..end])
-        });
-        named = true;
-        if strip {
-            kept.remove(start, end);
-        } else if again {
-            return ControlFlow::Break(());
+        if let (Some(count), Some(first)) = (count.get_mut(which), first.get_mut(which)) {
+            if *count == 0 {
+                *first = (value, end);
+            }
+            *count = 2.min(*count + 1);
+            if strip {
+                kept.remove(start, end);
+            } else if *count > 1 {
+                break;
+            }
         }
-        // The next pair starts after this one's `&`.
-        ControlFlow::Continue(end + 1)
+        // The next pair starts after this one's `&`: its value is passed
+        // over, not scanned.
+        walk.skip_to(end + 1);
+    }
+    let found = std::array::from_fn(|which| match count[which] {
+        0 => None,
+        1 => Some(Ok(&bytes[first[which].0..first[which].1])),
+        _ => Some(Err(Refusal::Ambiguous)),
     });
     Params {
         found,
-        stripped: (strip && named).then(|| kept.finish()),
+        stripped: (strip && count.iter().any(|&n| n > 0)).then(|| kept.finish()),
     }
 }
 
@@ -212,25 +236,32 @@ impl<'q> Kept<'q> {
 
     /// Removes the named pair from `start` to `end` (its `&` or the end
     /// of the query), and keeps what comes before it.
+    #[inline]
     fn remove(&mut self, start: usize, end: usize) {
-        let len = self.query.len();
         // Bytes since the last removed range are at least one kept pair
         // (maybe empty).
         self.kept_before |= start > self.from;
         let (cut, to) = if self.kept_before {
             (start - 1, end)
         } else {
-            (start, (end + 1).min(len))
+            (start, (end + 1).min(self.query.len()))
         };
         if cut > self.from {
-            // At least this range goes: the rest fits in what is left.
-            // Removed ranges start and end next to an ASCII `&` (or at an
-            // end of the query): always character boundaries.
-            self.out
-                .get_or_insert_with(|| String::with_capacity(len - (to - cut)))
-                .push_str(&self.query[self.from..cut]);
+            self.keep(cut, to);
         }
         self.from = to;
+    }
+
+    /// Keeps the bytes from `self.from` to `cut`, before a range that goes
+    /// on to `to`.
+    fn keep(&mut self, cut: usize, to: usize) {
+        let len = self.query.len();
+        // At least this range goes: the rest fits in what is left.
+        // Removed ranges start and end next to an ASCII `&` (or at an end
+        // of the query): always character boundaries.
+        self.out
+            .get_or_insert_with(|| String::with_capacity(len - (to - cut)))
+            .push_str(&self.query[self.from..cut]);
     }
 
     /// What is kept once the last named pair is removed.
@@ -246,129 +277,132 @@ impl<'q> Kept<'q> {
     }
 }
 
-/// Calls `f(which, start, value)` for each pair of `query`, from `from`,
-/// whose decoded name is `names[which]`: the pair starts at `start` and
-/// its value at `value` (where the pair ends when it has no `=`). `f`
-/// breaks, or tells where the next pair may start.
-fn for_each_named_pair<const N: usize>(
-    query: &[u8],
-    names: [&[u8]; N],
-    sought: &Sought<N>,
-    from: usize,
-    mut f: impl FnMut(usize, usize, usize) -> ControlFlow<(), usize>,
-) {
-    for_each_candidate(query, from, &sought.sieve, |start| {
-        let pair = &query[start..];
-        let named = match plain_name(pair, &sought.plain) {
-            Spelled::Plainly(named) => named,
-            Spelled::Otherwise => escaped_name(pair, names),
-        };
-        let Some((which, end)) = named else {
-            return ControlFlow::Continue(start + 1);
-        };
-        let value = match pair.get(end) {
-            Some(b'=') => end + 1,
-            _ => end,
-        };
-        f(which, start, start + value)
-    });
-}
-
-/// What a pair's first eight bytes tell of its name.
-enum Spelled {
-    /// Which name the pair has, and where that name ends, if it has one:
-    /// every name was matched or ruled out by its plain spelling.
-    Plainly(Option<(usize, usize)>),
-    /// A name might be spelled with an escape (or has no plain spelling,
-    /// or the pair is shorter than eight bytes): decode it.
-    Otherwise,
-}
-
-/// Compares the first eight bytes of `pair` with each name's plain
-/// spelling at once.
+/// Which of `names` the decoded name of `pair` (up to its first `=` or
+/// `&`) is, and where that name ends.
 ///
-/// A pair that is a name's plain spelling is named so if the name ends
-/// there. One that differs from it at a byte that starts no escape is not
-/// named so: the bytes before that one are the name's own (a plain name
-/// has no `%`, `+`, `=` or `&`), and that one decodes to itself, or ends
-/// the name (`=`, `&`), or to a space (`+`), none of them the name's byte.
+/// The pair's first eight bytes are compared with each name's plain
+/// spelling at once. A pair that is a name's plain spelling is named so if
+/// the name ends there. One that differs from it at a byte that starts no
+/// escape is not named so: the bytes before that one are the name's own
+/// (a plain name has no `%`, `+`, `=` or `&`), and that one decodes to
+/// itself, or ends the name (`=`, `&`), or to a space (`+`), none of them
+/// the name's byte. Only where that byte is a `%` (or the name has no
+/// plain spelling, or the pair is shorter than eight bytes) is the rest
+/// decoded, from there on.
 #[inline]
-fn plain_name<const N: usize>(pair: &[u8], plain: &[Plain; N]) -> Spelled {
-    let Some(word) = pair.first_chunk::<8>() else {
-        return Spelled::Otherwise;
+fn named<const N: usize>(
+    pair: &[u8],
+    names: [&[u8]; N],
+    plain: &[Plain; N],
+) -> Option<(usize, usize)> {
+    let (Some(word), false) = (pair.first_chunk::<8>(), pair.first() == Some(&b'%')) else {
+        return escaped_name(pair, names);
     };
     let word = u64::from_le_bytes(*word);
-    let mut escaped = false;
-    for (which, plain) in plain.iter().enumerate() {
+    for which in 0..N {
+        let plain = &plain[which];
         let diff = (word ^ plain.word) & plain.mask;
-        if plain.len == 0 {
-            escaped = true;
+        let name = names[which];
+        let end = if plain.len == 0 {
+            decoded_name_end(pair, name, 0, 0)
         } else if diff == 0 {
-            if let Some(end) = name_ends_at(pair, plain.len) {
-                // Names differ, so no other one can match this pair.
-                return Spelled::Plainly(Some((which, end)));
-            }
+            name_ends_at(pair, plain.len)
         } else {
-            escaped |= pair[diff.trailing_zeros() as usize / 8] == b'%';
+            // The byte that differs, decoded if it starts an escape: the
+            // name's byte, or this name is ruled out.
+            let differs = diff.trailing_zeros() as usize / 8;
+            match pair[differs] {
+                b'%' if decode_escape(&pair[differs + 1..]) == Some(name[differs]) => {
+                    decoded_name_end(pair, name, differs + 3, differs + 1)
+                }
+                _ => None,
+            }
+        };
+        if let Some(end) = end {
+            // Names differ, so no other one can match this pair.
+            return Some((which, end));
         }
     }
-    if escaped {
-        Spelled::Otherwise
-    } else {
-        Spelled::Plainly(None)
-    }
-}
-
-/// Which of `names` the decoded name of `pair` is, and where it ends:
-/// the pairs whose spelling [`plain_name`] cannot tell, decoded byte by
-/// byte. Out of the walk's loop, which most candidates leave by the plain
-/// comparison.
-#[inline(never)]
-fn escaped_name<const N: usize>(pair: &[u8], names: [&[u8]; N]) -> Option<(usize, usize)> {
-    // The pair's first byte, decoded: it tells which names to compare.
-    let first = match pair {
-        [b'%', rest @ ..] => decode_escape(rest).unwrap_or(b'%'),
-        [b'+', ..] => b' ',
-        [b, ..] => *b,
-        [] => return None,
-    };
-    names.iter().enumerate().find_map(|(which, name)| {
-        if name.first() != Some(&first) {
-            return None;
-        }
-        Some((which, decoded_name_end(pair, name)?))
-    })
+    None
 }
 
 /// Where the pair whose value starts at `value` ends: its `&`, or the end
 /// of the query.
 #[inline]
 fn pair_end(query: &[u8], value: usize) -> usize {
-    match query.get(value) {
-        // An empty value, as every repeated `crylk=` has: no search.
-        None | Some(b'&') => value,
-        Some(_) => memchr::memchr(b'&', &query[value..]).map_or(query.len(), |amp| value + amp),
+    let rest = &query[value..];
+    if let None | Some(b'&') = rest.first() {
+        // An empty value, as every repeated `crylk=` has.
+        return value;
     }
+    let Some(word) = rest.first_chunk::<8>() else {
+        return rest
+            .iter()
+            .position(|&b| b == b'&')
+            .map_or(query.len(), |amp| value + amp);
+    };
+    // The first `&` of eight bytes, from a word's bits: an attacker's
+    // values are short, and a call to `memchr` costs more than this.
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let x = u64::from_le_bytes(*word) ^ u64::from_le_bytes([b'&'; 8]);
+    // The lowest byte flagged is the first that is zero (those above it
+    // may be flagged by a borrow).
+    let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+    if zero != 0 {
+        return value + zero.trailing_zeros() as usize / 8;
+    }
+    memchr::memchr(b'&', &rest[8..]).map_or(query.len(), |amp| value + 8 + amp)
+}
+
+/// [`named`] for a pair that starts with a `%` (or is shorter than eight
+/// bytes): its first byte, decoded once, tells which names to compare.
+fn escaped_name<const N: usize>(pair: &[u8], names: [&[u8]; N]) -> Option<(usize, usize)> {
+    let (first, raw) = match pair {
+        [b'%', rest @ ..] => decode_escape(rest).map_or((b'%', 1), |b| (b, 3)),
+        [b'+', ..] => (b' ', 1),
+        [b, ..] => (*b, 1),
+        [] => return None,
+    };
+    // A raw `=` or `&` ends the name, however the name starts.
+    if matches!(pair[0], b'=' | b'&') {
+        return None;
+    }
+    names.iter().enumerate().find_map(|(which, name)| {
+        if name.first() != Some(&first) {
+            return None;
+        }
+        Some((which, decoded_name_end(pair, name, raw, 1)?))
+    })
 }
 
 /// If the decoded name of `pair` (up to its first `=` or `&`) is `name`,
-/// the index where that name ends. Stops at the first byte that differs.
-fn decoded_name_end(pair: &[u8], name: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    for &want in name {
-        let (byte, len) = match *pair.get(i)? {
-            b'=' | b'&' => return None,
-            b'+' => (b' ', 1),
-            b'%' => match decode_escape(&pair[i + 1..]) {
-                Some(b) => (b, 3),
-                None => (b'%', 1),
-            },
-            b => (b, 1),
-        };
-        if byte != want {
-            return None;
+/// the index where that name ends, decoding from the raw byte `raw` on,
+/// where the name's byte `from` is expected (the bytes before decode to
+/// the name's). Stops at the first byte that differs. Out of the walk's
+/// loop, which most pairs leave by the comparison of words.
+#[inline(never)]
+fn decoded_name_end(pair: &[u8], name: &[u8], raw: usize, from: usize) -> Option<usize> {
+    let mut i = raw;
+    for &want in name.get(from..)? {
+        match pair.get(i..i + 3) {
+            Some(&[b'%', hi, lo]) if HEX[usize::from(hi)] | HEX[usize::from(lo)] < 16 => {
+                if HEX[usize::from(hi)] << 4 | HEX[usize::from(lo)] != want {
+                    return None;
+                }
+                i += 3;
+            }
+            _ => {
+                // Itself (a `%` that starts no escape too), unless a `+`,
+                // a space to a form parser, or an `=` or `&`, which end
+                // the name whatever the name holds.
+                let b = *pair.get(i)?;
+                if b != want || matches!(b, b'+' | b'=' | b'&') {
+                    return None;
+                }
+                i += 1;
+            }
         }
-        i += len;
     }
     name_ends_at(pair, i)
 }

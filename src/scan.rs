@@ -10,7 +10,7 @@
 //! its plain version, a `memchr` loop over the `&`s (also the oracle of the
 //! tests below), and measures both on queries without a link.
 
-use std::ops::{ControlFlow, Range};
+use std::ops::Range;
 
 /// The bytes that may start a name: the first bytes of the names, and
 /// `%`, which may decode to one of them (repeat a byte to fill the three).
@@ -32,7 +32,7 @@ impl Firsts {
 }
 
 /// What a pair must look like for the walk that reads the pairs
-/// ([`for_each_candidate`]) to hand it on: its first byte in `firsts`,
+/// ([`Walk`]) to hand it on: its first byte in `firsts`,
 /// and its raw name (up to its `=`, `&` or the end) at least as long as
 /// the shortest name, as far as [`AHEAD`] bytes tell. Each byte of a name
 /// takes at least one byte of its raw name, so no shorter name can decode
@@ -105,64 +105,55 @@ pub(crate) fn candidates_from(query: &[u8], firsts: &Firsts) -> Option<usize> {
     amps_with_candidate(query, 0, firsts).map(|amps| amps.start + 1)
 }
 
-/// Calls `f` with the start of each pair of `query`, at `from` or after
-/// it, that passes `sieve`, in order, until `f` breaks. `f` tells where
-/// the next pair may start: pairs before are passed over, and so are the
-/// bytes before it.
+/// The starts of the pairs of `query`, from `from` on, that pass a
+/// [`Sieve`], in order: [`Walk::next`] hands on the next one, and
+/// [`Walk::skip_to`] passes over the pairs before a position.
 ///
 /// Wide windows, read with the bytes ahead of each lane, tell at once
 /// which of their `&`s are followed by such a pair ([`passing`]): only
-/// those are handed to `f`. The last bytes, too few for a window, are
-/// read one by one.
-pub(crate) fn for_each_candidate(
-    query: &[u8],
-    from: usize,
-    sieve: &Sieve,
-    mut f: impl FnMut(usize) -> ControlFlow<(), usize>,
-) {
-    let mut walk = Walk {
-        at: from.saturating_sub(1),
-        window: 0,
-        lanes: 0,
-        next: from,
-        at_start: from == 0,
-    };
-    // One call of `f`, so that the compiler may inline it here.
-    while let Some(start) = walk.next(query, sieve) {
-        match f(start) {
-            ControlFlow::Break(()) => return,
-            ControlFlow::Continue(after) => walk.next = walk.next.max(after),
-        }
-    }
-}
-
-/// Where [`for_each_candidate`] is in the query.
-struct Walk {
+/// those are handed on. The last bytes, too few for a window, are read
+/// one by one.
+#[derive(Debug)]
+pub(crate) struct Walk {
     /// The next window starts here (the `&` before a pair).
     at: usize,
-    /// Where the window whose lanes are left starts.
+    /// Where the window whose lanes are left starts, less one: the pair
+    /// at 0 is lane 0 of a window at -1.
     window: usize,
     /// Its lanes not handed on yet.
     lanes: u32,
     /// No pair before this one is handed on.
     next: usize,
-    /// The pair at 0 is still to be looked at.
-    at_start: bool,
 }
 
 impl Walk {
-    /// The start of the next pair that passes `sieve`, at `self.next` or
-    /// after it.
-    #[inline]
-    fn next(&mut self, query: &[u8], sieve: &Sieve) -> Option<usize> {
-        if std::mem::take(&mut self.at_start) && sieve.passes(query, 0) {
-            return Some(0);
+    /// A walk over the pairs of `query` that start at `from` or after it
+    /// and pass `sieve`.
+    pub(crate) fn new(query: &[u8], from: usize, sieve: &Sieve) -> Self {
+        Walk {
+            at: from.saturating_sub(1),
+            window: usize::MAX,
+            lanes: u32::from(from == 0 && sieve.passes(query, 0)),
+            next: from,
         }
+    }
+
+    /// Passes over the pairs that start before `next`.
+    #[inline]
+    pub(crate) fn skip_to(&mut self, next: usize) {
+        self.next = self.next.max(next);
+    }
+
+    /// The start of the next pair of `query` that passes `sieve`.
+    #[inline]
+    pub(crate) fn next(&mut self, query: &[u8], sieve: &Sieve) -> Option<usize> {
         loop {
             while self.lanes != 0 {
-                let start = self.window + self.lanes.trailing_zeros() as usize + 1;
+                let lane = self.lanes.trailing_zeros() as usize;
+                let start = self.window.wrapping_add(lane + 1);
                 self.lanes &= self.lanes - 1;
                 if start >= self.next {
+                    self.next = start + 1;
                     return Some(start);
                 }
             }
@@ -181,6 +172,7 @@ impl Walk {
                 let start = self.at + 1;
                 self.at = start;
                 if b == b'&' && start >= self.next && sieve.passes(query, start) {
+                    self.next = start + 1;
                     return Some(start);
                 }
             }
@@ -332,12 +324,9 @@ pub(crate) mod tests {
     }
 
     fn fast(query: &[u8], from: usize, firsts: [u8; 3]) -> Vec<usize> {
-        let mut starts = Vec::new();
-        for_each_candidate(query, from, &Sieve::new(firsts, 1), |start| {
-            starts.push(start);
-            ControlFlow::Continue(start + 1)
-        });
-        starts
+        let sieve = Sieve::new(firsts, 1);
+        let mut walk = Walk::new(query, from, &sieve);
+        std::iter::from_fn(|| walk.next(query, &sieve)).collect()
     }
 
     /// Both ways in: every candidate from the start, and, where the hot
@@ -345,16 +334,6 @@ pub(crate) mod tests {
     fn check(query: &[u8], firsts: [u8; 3]) {
         let want = plain(query, firsts);
         assert_eq!(fast(query, 0, firsts), want, "{query:?}");
-        // Stopped after two, it has called back for the first two only.
-        let mut two = Vec::new();
-        for_each_candidate(query, 0, &Sieve::new(firsts, 1), |start| {
-            two.push(start);
-            match two.len() {
-                2 => ControlFlow::Break(()),
-                _ => ControlFlow::Continue(start + 1),
-            }
-        });
-        assert_eq!(two, want[..want.len().min(2)], "{query:?}");
         match candidates_from(query, &Firsts::new(firsts)) {
             None => assert!(want.is_empty(), "{query:?}"),
             Some(from) => assert_eq!(fast(query, from, firsts), want, "{query:?} from {from}"),
@@ -410,11 +389,13 @@ pub(crate) mod tests {
     /// Every candidate the sieve lets through, and, when `f` skips ahead,
     /// none before where it asked to go on.
     fn check_sieve(query: &[u8], firsts: [u8; 3], shortest: usize, skip: usize) {
+        let sieve = Sieve::new(firsts, shortest);
+        let mut walk = Walk::new(query, 0, &sieve);
         let mut starts = Vec::new();
-        for_each_candidate(query, 0, &Sieve::new(firsts, shortest), |start| {
+        while let Some(start) = walk.next(query, &sieve) {
             starts.push(start);
-            ControlFlow::Continue(start + skip)
-        });
+            walk.skip_to(start + skip);
+        }
         let mut want = Vec::new();
         for start in sieved(query, firsts, shortest) {
             if want.last().is_none_or(|&last| start >= last + skip) {
