@@ -139,6 +139,10 @@ fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &mut Verdict) {
     }
 }
 
+/// What `call` hands on when it stopped at the request's extensions,
+/// before reading the query: no query is that long.
+const UNREAD: usize = usize::MAX;
+
 /// What [`PortalLink::judge`] tells `call`: the refusal to act on, and
 /// whether the response needs `Referrer-Policy: no-referrer`.
 struct Judgment {
@@ -165,15 +169,14 @@ where
         // Nearly every request goes on as it came: only borrowed until
         // then, it is handed on without a copy wherever the compiler
         // inlines this call.
-        let named = if req.extensions().is_empty() {
+        if req.extensions().is_empty() {
             match self.to_judge(req.uri()) {
-                Some(from) => Some(from),
-                None => return ResponseFuture::inner(self.inner.call(req), false),
+                None => ResponseFuture::inner(self.inner.call(req), false),
+                Some(from) => self.call_judged(req, from),
             }
         } else {
-            None
-        };
-        self.call_judged(req, named)
+            self.call_judged(req, UNREAD)
+        }
     }
 }
 
@@ -195,30 +198,40 @@ impl<S, R> PortalLink<S, R> {
     }
 
     /// Every other request: verdicts reached elsewhere go, and the layer's
-    /// own is reached and acted on. `named` is where to read the query
-    /// from, if the request carried no extension.
+    /// own is reached and acted on, the query read from `from`: where
+    /// `call` found the first named pair, or, when it stopped at the
+    /// extensions ([`UNREAD`]), where it is once they are gone. Out of
+    /// line, so that `call`, inlined where the request comes from, stays
+    /// as small as the hot path is.
+    #[inline(never)]
     fn call_judged<ReqBody, ResBody>(
         &mut self,
         mut req: Request<ReqBody>,
-        named: Option<usize>,
+        from: usize,
     ) -> ResponseFuture<S::Future, ResBody>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
         R: OnRefused<ResBody>,
     {
-        let from = match named {
-            Some(from) => from,
-            None => {
+        let from = match from {
+            UNREAD => {
                 let extensions = req.extensions_mut();
                 extensions.remove::<PortalTarget>();
                 extensions.remove::<PortalQuery>();
                 extensions.remove::<Refusal>();
-                // `call` stopped at the extensions, before the query.
-                match self.to_judge(req.uri()) {
-                    Some(from) => from,
-                    None => return ResponseFuture::inner(self.inner.call(req), false),
+                // `call` stopped at the extensions, before the query: as
+                // `to_judge`, which is left to `call` alone so that it is
+                // inlined there.
+                if self.policy.header.is_some() {
+                    0
+                } else {
+                    match req.uri().query().and_then(|q| self.policy.first_named(q)) {
+                        Some(from) => from,
+                        None => return ResponseFuture::inner(self.inner.call(req), false),
+                    }
                 }
             }
+            from => from,
         };
         let Judgment {
             refusal,
