@@ -288,17 +288,21 @@
 //! Measured with callgrind beside a bare service, a pass-through layer and
 //! the hand-written recipe (`benches/README.md` in the repository has the
 //! tables and how to reproduce them). The guide's valid link costs about
-//! 14,500 instructions over the bare service, as much as the recipe. A
+//! 14,400 instructions over the bare service, as much as the recipe. A
 //! request without either parameter costs one pass over its query and no
-//! allocation: 49 instructions without a query, 198 for a typical 79-byte
-//! one. A link of any shape costs at most 4 times the guide's link (one
-//! made of `./` path segments, 6.3 times): the 512-byte maximum, with
-//! non-ASCII counted as encoded, the DNS limits, the lower-cased host and
-//! no punycode under a wildcard bound what the URL parser does (the
-//! recipe spends up to 9.9 million instructions on one long punycode
-//! label). A query costs in proportion to its length and to the pairs that
-//! start like `crylk` or `pa_query`: about 1 instruction a byte for
-//! ordinary pairs, up to 53 for a query made only of such pairs. Memory:
+//! allocation: 51 instructions without a query, 199 for a typical 79-byte
+//! one. Every link measured costs at most 4.7 times the guide's link: the
+//! 512-byte maximum, with non-ASCII counted as encoded, the 16 path
+//! segments, the DNS limits, the lower-cased host and no punycode under a
+//! wildcard bound what the URL parser does (the recipe spends up to 9.9
+//! million instructions on one long punycode label). A query costs in
+//! proportion to its length and to the pairs that start like `crylk` or
+//! `pa_query`: about 1 instruction a byte for ordinary pairs, and for a
+//! query made only of such pairs, whatever their spelling, at most 24.6 a
+//! byte in the benchmarks (the worst row, `kept_between_8k`: links
+//! repeated with a kept pair between each, which the rebuilt URI copies);
+//! a link over the maximum is decoded no further than the maximum and one
+//! byte. Memory:
 //! nothing for a request without a link; for one with it, buffers bounded
 //! by the maximum length whatever the query's size (`tests/properties.rs`
 //! holds a verdict's heap under 16 times the maximum), and at most 16
