@@ -603,7 +603,77 @@ mod tests {
         );
     }
 
+    /// What a form parser finds for each of `names`, as [`Found`] values
+    /// decoded, and the query without them.
+    fn form_oracle(
+        query: &str,
+        names: [&str; 2],
+    ) -> ([Option<Result<String, Refusal>>; 2], String) {
+        let pieces: Vec<&str> = query.split('&').collect();
+        let name_of = |piece: &str| {
+            url::form_urlencoded::parse(piece.as_bytes())
+                .next()
+                .map(|(name, _)| name.into_owned())
+        };
+        let found = names.map(|name| {
+            let values: Vec<&str> = pieces
+                .iter()
+                .filter(|piece| name_of(piece).as_deref() == Some(name))
+                .map(|piece| piece.split_once('=').map_or("", |(_, value)| value))
+                .collect();
+            match values.as_slice() {
+                [] => None,
+                [value] => Some(Ok((*value).to_owned())),
+                _ => Some(Err(Refusal::Ambiguous)),
+            }
+        });
+        let kept: Vec<&str> = pieces
+            .iter()
+            .copied()
+            .filter(|piece| !name_of(piece).is_some_and(|n| names.contains(&n.as_str())))
+            .collect();
+        (found, kept.join("&"))
+    }
+
     proptest::proptest! {
+        /// Names of every length the plain comparison treats its own way
+        /// (one byte, eight, more than eight, with a `%`), against a form
+        /// parser: the same values, and the same query once stripped.
+        #[test]
+        fn names_of_any_length_read_as_a_form_parser_does(
+            pick in 0..4usize,
+            query in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "&", "=", "+", "%", "a", "%61", "%41", "b", "pa_query", "pa%5fquery",
+                    "pa_query_long", "pa_query_lon%67", "pa_query_lon", "pa_quer",
+                    "x%2562", "x%62", "xb", "crylk", "cryl%6B", "=v", "&a=1", "%26",
+                ]),
+                0..40,
+            ),
+        ) {
+            let names = [["a", "pa_query"], ["crylk", "pa_query_long"], ["x%62", "pa_query"],
+                ["pa_query", "a"]][pick];
+            let query = query.concat();
+            let bytes = names.map(str::as_bytes);
+            let sought = sought(bytes);
+            let read = read_params(&query, bytes, &sought, 0, true);
+            let (want, kept) = form_oracle(&query, names);
+            let found = read.found.map(|found| {
+                found.map(|value| value.map(|v| String::from_utf8(v.to_vec()).unwrap()))
+            });
+            proptest::prop_assert_eq!(&found, &want, "{:?} {:?}", query, names);
+            let any = want.iter().any(Option::is_some);
+            proptest::prop_assert_eq!(read.stripped.is_some(), any, "{:?}", query);
+            if let Some(stripped) = read.stripped {
+                proptest::prop_assert_eq!(stripped, kept, "{:?} {:?}", query, names);
+            }
+            proptest::prop_assert_eq!(
+                first_named(query.as_bytes(), bytes, &sought).is_some(),
+                any,
+                "{:?}", query
+            );
+        }
+
         /// The test every request takes agrees with the full scan, for
         /// queries made of the names' pieces, as long as a few windows.
         #[test]
