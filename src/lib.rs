@@ -302,11 +302,10 @@
 //! byte in the benchmarks (the worst row, `kept_between_8k`: links
 //! repeated with a kept pair between each, which the rebuilt URI copies);
 //! a link over the maximum is decoded no further than the maximum and one
-//! byte. Memory:
-//! nothing for a request without a link; for one with it, buffers bounded
-//! by the maximum length whatever the query's size (`tests/properties.rs`
-//! holds a verdict's heap under 16 times the maximum), and at most 16
-//! allocations.
+//! byte. Memory: nothing for a request without a link; for one with it,
+//! buffers bounded by the maximum length whatever the query's size
+//! (`tests/properties.rs` holds a verdict's heap under 16 times the
+//! maximum), and at most 16 allocations.
 //!
 //! # Cargo features
 //!

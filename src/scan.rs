@@ -9,6 +9,10 @@
 //! `scan_only` group of `benches/instructions.rs` compiles this file beside
 //! its plain version, a `memchr` loop over the `&`s (also the oracle of the
 //! tests below), and measures both on queries without a link.
+//!
+//! Once a pair may carry a name, the pairs are read on with [`Walk`], whose
+//! windows also look a few bytes ahead of each `&` ([`Sieve`]), so that
+//! pairs too short to be named are passed over 32 at a time.
 
 use std::ops::Range;
 
@@ -31,9 +35,9 @@ impl Firsts {
     }
 }
 
-/// What a pair must look like for the walk that reads the pairs
-/// ([`Walk`]) to hand it on: its first byte in `firsts`,
-/// and its raw name (up to its `=`, `&` or the end) at least as long as
+/// What a pair must look like for the walk that reads the pairs ([`Walk`])
+/// to hand it on: its first byte in `firsts`, and its raw name (up to its
+/// `=`, `&` or the end) at least as long as
 /// the shortest name, as far as [`AHEAD`] bytes tell. Each byte of a name
 /// takes at least one byte of its raw name, so no shorter name can decode
 /// to one: a query made of such pairs, `&c&c...`, is passed over a window
