@@ -239,7 +239,7 @@
 //!    refusing them leaves one reading of the link. It is at most the
 //!    maximum length (512 bytes by default, [`max_length`](PortalLinkLayer::max_length)),
 //!    each non-ASCII character counted as its percent-encoded form, and
-//!    its path has at most 16 segments
+//!    its path has at most 8 segments
 //!    ([`TooManySegments`](Refusal::TooManySegments)): ProAbono's have
 //!    two or three, and the URL parser's work grows with each.
 //! 3. **`https://` or `http://`**, in any letter case, and an allowed origin
@@ -292,7 +292,7 @@
 //! request without either parameter costs one pass over its query and no
 //! allocation: 51 instructions without a query, 199 for a typical 79-byte
 //! one. Every link measured costs at most 4.7 times the guide's link: the
-//! 512-byte maximum, with non-ASCII counted as encoded, the 16 path
+//! 512-byte maximum, with non-ASCII counted as encoded, the 8 path
 //! segments, the DNS limits, the lower-cased host and no punycode under a
 //! wildcard bound what the URL parser does (the recipe spends up to 9.9
 //! million instructions on one long punycode label). A query costs in

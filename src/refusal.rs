@@ -42,9 +42,9 @@ pub enum Refusal {
     /// [`PortalQuery`](crate::PortalQuery), a character other than an ASCII
     /// letter, digit, `-` or `_`.
     ForbiddenCharacter,
-    /// Rule 2: the link's path has more segments than the maximum (16):
-    /// more `/`s before its query and fragment than `scheme://` and
-    /// sixteen segments take.
+    /// Rule 2: the link's path has more segments than the maximum (8):
+    /// more `/`s before its query and fragment than `scheme://` and eight
+    /// segments take.
     TooManySegments {
         /// The maximum number of path segments.
         max: usize,
@@ -133,7 +133,7 @@ mod tests {
             Refusal::TooLong { max: 7 },
             Refusal::InvalidUtf8,
             Refusal::ForbiddenCharacter,
-            Refusal::TooManySegments { max: 16 },
+            Refusal::TooManySegments { max: 8 },
             Refusal::SchemeNotAllowed,
             Refusal::MalformedAuthority,
             Refusal::HostNotAllowed,

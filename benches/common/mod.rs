@@ -204,31 +204,47 @@ pub fn worst() -> Vec<Case> {
         ),
         // The most segments a link may have, of the costliest shape, and
         // the rest of the maximum length in one more, in the query or in
-        // the fragment.
+        // the fragment; and after the costliest hosts.
         case(
-            "dotdot_16_segments",
+            "dotdot_8_segments",
             &link_query(&format!(
                 "https://{host}/{}{}",
-                "../".repeat(15),
-                "a".repeat(room - 45)
+                "../".repeat(7),
+                "a".repeat(room - 21)
             )),
         ),
         case(
-            "dotdot_16_then_query",
+            "dotdot_8_then_query",
             &link_query(&format!(
                 "https://{host}/{}x?{}",
-                "../".repeat(15),
-                "/".repeat(room - 47)
+                "../".repeat(7),
+                "/".repeat(room - 23)
             )),
         ),
         case(
-            "dotdot_16_then_fragment",
+            "dotdot_8_then_fragment",
             &link_query(&format!(
                 "https://{host}/{}x#{}",
-                "../".repeat(15),
-                "/".repeat(room - 47)
+                "../".repeat(7),
+                "/".repeat(room - 23)
             )),
         ),
+        case("short_labels_dotdot_8_then_query", &{
+            let head = format!(
+                "https://{}PROABONO.COM/{}x?",
+                "A.".repeat(120),
+                "../".repeat(7)
+            );
+            link_query(&format!("{head}{}", "/".repeat(MAX_LINK - head.len())))
+        }),
+        case("upper_253_dotdot_8_then_query", &{
+            let head = format!(
+                "https://{}/{}x?",
+                long_host("", 'A', ".PROABONO.COM"),
+                "../".repeat(7)
+            );
+            link_query(&format!("{head}{}", "/".repeat(MAX_LINK - head.len())))
+        }),
         // A link far over the maximum: refused before it is decoded.
         case("oversized_link", &oversized_link_query()),
         case("query_60k", &long_query(LARGE_QUERY)),
