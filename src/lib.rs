@@ -288,10 +288,10 @@
 //! Measured with callgrind beside a bare service, a pass-through layer and
 //! the hand-written recipe (`benches/README.md` in the repository has the
 //! tables and how to reproduce them). The guide's valid link costs about
-//! 14,400 instructions over the bare service, as much as the recipe. A
+//! 14,000 instructions over the bare service, as much as the recipe. A
 //! request without either parameter costs one pass over its query and no
 //! allocation: 51 instructions without a query, 199 for a typical 79-byte
-//! one. Every link measured costs at most 4.7 times the guide's link: the
+//! one. Every link measured costs at most 4.9 times the guide's link: the
 //! 512-byte maximum, with non-ASCII counted as encoded, the 8 path
 //! segments, the DNS limits, the lower-cased host and no punycode under a
 //! wildcard bound what the URL parser does (the recipe spends up to 9.9
