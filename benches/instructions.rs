@@ -9,7 +9,10 @@
 //!
 //! Groups: `typical` (every service, the requests a site sees), `scaling`
 //! (the cost's growth with the query), `worst` (inputs built to make the
-//! layer expensive; `floor` is left out, it does not read the query).
+//! layer expensive; `floor` is left out, it does not read the query),
+//! `dense` (queries made only of pairs that could name a parameter, for
+//! the layer's cost a byte; the recipe is left out, `worst` has it on such
+//! queries).
 //!
 //! ```text
 //! cargo bench --bench instructions
@@ -153,6 +156,15 @@ group!(
         over_utf8_path,
         max_escapes_path,
         max_dot_segments,
+        max_dotdot_segments,
+        max_letter_segments,
+        max_empty_segments,
+        max_escaped_dot_segments,
+        dotdot_8_segments,
+        dotdot_8_then_query,
+        dotdot_8_then_fragment,
+        short_labels_dotdot_8_then_query,
+        upper_253_dotdot_8_then_query,
         oversized_link,
         query_60k,
         c_pairs_8k,
@@ -164,6 +176,44 @@ group!(
     worst_bare: Bare,
     worst_recipe: Recipe,
     worst_layer: Layer,
+);
+
+group!(
+    dense,
+    [
+        c_pairs,
+        one_short,
+        pa_one_short,
+        one_long,
+        pa_one_long,
+        last_byte_off,
+        plus_after,
+        plus_inside,
+        escaped_nul_after,
+        upper_escapes_long,
+        lower_escapes_long,
+        escapes_short,
+        pa_escapes_long,
+        mixed_escapes_off,
+        double_escape,
+        link_repeated,
+        empty_link_repeated,
+        short_link_repeated,
+        pa_query_repeated,
+        upper_escaped_repeated,
+        lower_escaped_repeated,
+        plus_value_repeated,
+        both_repeated,
+        kept_between,
+        kept_between_escaped,
+        mixture,
+        link_repeated_8k,
+        escapes_short_8k,
+        kept_between_8k,
+        mixture_8k,
+    ],
+    dense_bare: Bare,
+    dense_layer: Layer,
 );
 
 // The test every request with a query takes, alone: the hand-tuned scan
@@ -225,5 +275,6 @@ main!(
     library_benchmark_groups = typical,
     scaling,
     worst,
+    dense,
     scan_only
 );

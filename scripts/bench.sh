@@ -10,8 +10,9 @@
 # same services over the same requests (benches/common/mod.rs). Raw outputs
 # go to <target dir>/perf/, and the summary to <target dir>/perf/summary.md:
 # per group, each service's instructions over `bare` for the same request,
-# the worst cases as a multiple of the guide's valid link, criterion's mean
-# times, and how long each step took.
+# the worst cases as a multiple of the guide's valid link, the
+# candidate-dense queries in instructions a byte, criterion's mean times,
+# and how long each step took.
 #
 # Needs valgrind and `cargo install gungraun-runner --version 0.20.0` for
 # `instructions`, python3 for the summary. Wall-clock figures are only worth
@@ -141,6 +142,22 @@ if "worst" in order:
         row = [case, num(over("worst", case, "recipe")), num(layer), ratio]
         row.append(times("worst", case, ["bare", "recipe", "layer"]))
         print("| " + " | ".join(row) + " |")
+
+if "dense" in order:
+    # benches/common/mod.rs: 60,000 bytes, or 8 KiB for the `_8k` cases.
+    def size(case):
+        return 8 * 1024 if case.endswith("_8k") else 60_000
+    rows = [(case, over("dense", case, "layer")) for case in order["dense"]]
+    per_byte = [(case, n / size(case)) for case, n in rows if n is not None]
+    print("\n## dense: instructions over `bare`, a byte\n")
+    if per_byte:
+        case, worst = max(per_byte, key=lambda row: row[1])
+        print(f"The most a byte: {worst:.2f}, `{case}`.\n")
+    print("| request | bytes | layer | layer a byte |")
+    print("|---|---:|---:|---:|")
+    for case, layer in rows:
+        a_byte = f"{layer / size(case):.2f}" if layer is not None else "–"
+        print(f"| {case} | {size(case):,} | {num(layer)} | {a_byte} |")
 
 alloc = re.findall(r"^test result: .*$", read("alloc.txt"), re.M)
 if alloc:

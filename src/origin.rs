@@ -195,11 +195,23 @@ impl OriginPattern {
                 dot > 0
                     && host[dot] == b'.'
                     && host[dot + 1..].eq_ignore_ascii_case(domain)
-                    && !host[..dot].split(|&b| b == b'.').any(is_punycode)
+                    && !has_punycode_label(&host[..dot])
             }
             None => false,
         }
     }
+}
+
+/// Whether one of the dot-separated `labels` is punycode: an `xn--` (in
+/// any case) at the start of the host or after a dot. Looked for from the
+/// `-`s, which most hosts have few of, rather than label by label.
+fn has_punycode_label(labels: &[u8]) -> bool {
+    memchr::memchr_iter(b'-', labels).any(|i| {
+        i >= 2
+            && labels.get(i + 1) == Some(&b'-')
+            && labels[i - 2..i].eq_ignore_ascii_case(b"xn")
+            && (i == 2 || labels[i - 3] == b'.')
+    })
 }
 
 /// A label that IDNA decodes as punycode.
@@ -340,6 +352,41 @@ impl std::error::Error for InvalidOrigin {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn punycode_labels_are_found_wherever_they_are() {
+        for labels in [
+            "xn--a",
+            "XN--a",
+            "a.xn--b",
+            "a.Xn--b.c",
+            "xn--",
+            "a.xN--",
+            "a-b.xn--c-d",
+        ] {
+            let by_label = labels.split('.').any(|l| is_punycode(l.as_bytes()));
+            assert!(by_label, "{labels}");
+            assert!(has_punycode_label(labels.as_bytes()), "{labels}");
+        }
+        for labels in [
+            "axn--b", "a.bxn--", "xn-", "x--n", "a-xn--b", "xn-.-", "n--a", "-", "",
+        ] {
+            let by_label = labels.split('.').any(|l| is_punycode(l.as_bytes()));
+            assert!(!by_label, "{labels}");
+            assert!(!has_punycode_label(labels.as_bytes()), "{labels}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn punycode_labels_as_label_by_label(labels in "[xXnN.a-]{0,24}") {
+            proptest::prop_assert_eq!(
+                has_punycode_label(labels.as_bytes()),
+                labels.split('.').any(|l| is_punycode(l.as_bytes())),
+                "{:?}", labels
+            );
+        }
+    }
 
     fn canonical(pattern: &str) -> String {
         OriginPattern::parse(pattern).unwrap().to_string()

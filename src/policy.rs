@@ -7,8 +7,7 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use crate::origin::{OriginPattern, Scheme};
-use crate::query::{firsts, names_any};
-use crate::scan::Firsts;
+use crate::query::{first_named, sought, Sought};
 use crate::Refusal;
 
 /// The validation policy. Kept behind an `Arc` by the layer and the service,
@@ -22,9 +21,9 @@ pub(crate) struct Policy {
     param: Cow<'static, str>,
     /// The parameter that carries an In-Site query (`pa_query`).
     query_param: Cow<'static, str>,
-    /// The bytes the two names' pairs may start with, ready for the scan;
-    /// the setters keep them in step with the names.
-    firsts: Firsts,
+    /// What the scan must know of the two names; the setters keep it in
+    /// step with them.
+    sought: Sought<2>,
     /// A request header that may carry the link too, encoded as in a query.
     pub(crate) header: Option<HeaderName>,
     /// Remove the parameter from the URI (and the header from the request)
@@ -69,7 +68,7 @@ impl Policy {
     pub(crate) const PROABONO: Policy = Policy {
         param: Cow::Borrowed(DEFAULT_PARAM),
         query_param: Cow::Borrowed(DEFAULT_QUERY_PARAM),
-        firsts: firsts([DEFAULT_PARAM.as_bytes(), DEFAULT_QUERY_PARAM.as_bytes()]),
+        sought: sought([DEFAULT_PARAM.as_bytes(), DEFAULT_QUERY_PARAM.as_bytes()]),
         header: None,
         strip: true,
         origins: Cow::Borrowed(&[
@@ -86,10 +85,10 @@ impl Policy {
         [self.param.as_bytes(), self.query_param.as_bytes()]
     }
 
-    /// The bytes the pairs named by [`Policy::names`] may start with.
+    /// What the scan must know of [`Policy::names`].
     #[inline]
-    pub(crate) fn firsts(&self) -> &Firsts {
-        &self.firsts
+    pub(crate) fn sought(&self) -> &Sought<2> {
+        &self.sought
     }
 
     /// The parameter that carries a link.
@@ -105,19 +104,20 @@ impl Policy {
     /// Renames the parameter that carries a link.
     pub(crate) fn set_param(&mut self, name: String) {
         self.param = Cow::Owned(name);
-        self.firsts = firsts(self.names());
+        self.sought = sought(self.names());
     }
 
     /// Renames the parameter that carries an In-Site query.
     pub(crate) fn set_query_param(&mut self, name: String) {
         self.query_param = Cow::Owned(name);
-        self.firsts = firsts(self.names());
+        self.sought = sought(self.names());
     }
 
-    /// Whether some pair of `query` is named after one of the parameters.
+    /// Where the first pair of `query` named after one of the parameters
+    /// starts, if there is one.
     #[inline]
-    pub(crate) fn names_any(&self, query: &str) -> bool {
-        names_any(query.as_bytes(), self.names(), &self.firsts)
+    pub(crate) fn first_named(&self, query: &str) -> Option<usize> {
+        first_named(query.as_bytes(), self.names(), &self.sought)
     }
 
     /// Rules 5 and 6: some allowed origin has this scheme, host and port.

@@ -10,202 +10,407 @@
 //!
 //! Which pairs may carry a name is [`crate::scan`]'s to find.
 
-use std::ops::ControlFlow;
-
-use crate::scan::{candidates_from, for_each_candidate, Firsts};
+use crate::scan::{candidates_from, Sieve, Walk};
 use crate::Refusal;
 
 /// What the scan found for one name: nothing, the raw (still encoded)
 /// value of its only pair, or [`Refusal::Ambiguous`] for two or more.
 pub(crate) type Found<'q> = Option<Result<&'q [u8], Refusal>>;
 
-/// Looks for each of `names` in one pass over `query`.
+/// What the scan knows of the names it looks for, worked out once for a
+/// policy ([`sought`]): the bytes their pairs may start with, and each
+/// name's plain spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sought<const N: usize> {
+    sieve: Sieve,
+    plain: [Plain; N],
+}
+
+/// A name as it is spelled without escapes, as one little-endian word:
+/// for a name of at most 8 bytes, none of which a form parser reads
+/// otherwise than as itself (`%`, `+`, `=`, `&`); `len` is 0 for any other
+/// name, which is only ever compared byte by byte.
 ///
-/// Each name must be non-empty ASCII without whitespace (the policy
-/// guarantees it): then a decoded name that is not valid UTF-8 can never
-/// equal it, so comparing bytes is exactly what a lossy UTF-8 form parser
-/// would conclude.
-pub(crate) fn find_params<'q, const N: usize>(
-    query: &'q [u8],
-    names: [&[u8]; N],
-    firsts: &Firsts,
-) -> [Found<'q>; N] {
-    let mut found = [None; N];
-    for_each_named_pair(query, names, firsts, 0, |which, start, value| {
-        found[which] = match found[which] {
-            None => Some(Ok(pair_value(query, start, value))),
-            Some(_) => Some(Err(Refusal::Ambiguous)),
+/// Most pairs that start like a name are told apart from it, or found to
+/// be it, in one comparison of words: the cost of a candidate does not
+/// grow with how closely it imitates the name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plain {
+    word: u64,
+    mask: u64,
+    len: usize,
+}
+
+impl Plain {
+    const fn of(name: &[u8]) -> Plain {
+        let none = Plain {
+            word: 0,
+            mask: 0,
+            len: 0,
         };
-        ControlFlow::Continue(())
-    });
-    found
-}
-
-/// Whether any pair of `query` is named by one of `names`, whose first
-/// bytes are `firsts` (from [`firsts`]): the test every request with a
-/// query takes, which stops at the first such pair.
-pub(crate) fn names_any(query: &[u8], names: [&[u8]; 2], firsts: &Firsts) -> bool {
-    // Most queries have no pair that might be named so, and end here; the
-    // others are read on from where the first such pair may be.
-    let Some(from) = candidates_from(query, firsts) else {
-        return false;
-    };
-    let mut named = false;
-    for_each_named_pair(query, names, firsts, from, |_, _, _| {
-        named = true;
-        ControlFlow::Break(())
-    });
-    named
-}
-
-/// `query` without the pairs named by any of `names`, every other byte in
-/// its place: other parameters keep their order and their exact encoding.
-///
-/// Sized exactly before it is filled, so that the caller's URI is built
-/// from it without another allocation.
-pub(crate) fn strip_params<const N: usize>(
-    query: &str,
-    names: [&[u8]; N],
-    firsts: &Firsts,
-) -> String {
-    let bytes = query.as_bytes();
-    let mut removed = 0;
-    for_each_removed(bytes, names, firsts, |start, end| removed += end - start);
-    let mut out = String::with_capacity(bytes.len() - removed);
-    if removed == bytes.len() {
-        // The link was the whole query: the common case.
-        return out;
-    }
-    let mut kept_from = 0;
-    for_each_removed(bytes, names, firsts, |start, end| {
-        // Removed ranges start and end next to an ASCII `&` (or at an end
-        // of the query): always character boundaries.
-        out.push_str(&query[kept_from..start]);
-        kept_from = end;
-    });
-    out.push_str(&query[kept_from..]);
-    out
-}
-
-/// Calls `f(which, start, value)` for each pair of `query` whose decoded
-/// name is `names[which]`: the pair starts at `start` and its value at
-/// `value` (where the pair ends when it has no `=`).
-fn for_each_named_pair<const N: usize>(
-    query: &[u8],
-    names: [&[u8]; N],
-    firsts: &Firsts,
-    from: usize,
-    mut f: impl FnMut(usize, usize, usize) -> ControlFlow<()>,
-) {
-    for_each_candidate(query, from, firsts, |start| {
-        let pair = &query[start..];
-        // The pair's first byte, decoded: most candidates stop here.
-        let first = match pair {
-            [b'%', rest @ ..] => decode_escape(rest).unwrap_or(b'%'),
-            [b'+', ..] => b' ',
-            [b, ..] => *b,
-            [] => return ControlFlow::Continue(()),
-        };
-        for (which, name) in names.iter().enumerate() {
-            if name.first() != Some(&first) {
-                continue;
-            }
-            if let Some(value) = value_start(pair, name) {
-                // Names differ, so no other one can match this pair.
-                return f(which, start, start + value);
-            }
+        if name.is_empty() || name.len() > 8 {
+            return none;
         }
-        ControlFlow::Continue(())
-    });
+        let mut word = 0;
+        let mut i = 0;
+        while i < name.len() {
+            if matches!(name[i], b'%' | b'+' | b'=' | b'&') {
+                return none;
+            }
+            word |= (name[i] as u64) << (8 * i);
+            i += 1;
+        }
+        let mask = u64::MAX >> (8 * (8 - name.len()));
+        Plain {
+            word,
+            mask,
+            len: name.len(),
+        }
+    }
 }
 
-/// The bytes a pair named by one of `names` may start with: a name's first
-/// byte, or `%` for an escape that might decode to it.
-pub(crate) const fn firsts<const N: usize>(names: [&[u8]; N]) -> Firsts {
+/// What the scan must know of `names`: the bytes their pairs may start
+/// with (a name's first byte, or `%` for an escape that might decode to
+/// it), the shortest name's length, and their plain spellings.
+pub(crate) const fn sought<const N: usize>(names: [&[u8]; N]) -> Sought<N> {
     const { assert!(N <= 2, "the scan looks for two names at most") };
     let mut bytes = [b'%'; 3];
+    let mut plain = [Plain::of(b""); N];
+    let mut shortest = usize::MAX;
     let mut i = 0;
     while i < N {
         if let [first, ..] = names[i] {
             bytes[i] = *first;
         }
+        plain[i] = Plain::of(names[i]);
+        if names[i].len() < shortest {
+            shortest = names[i].len();
+        }
         i += 1;
     }
-    Firsts::new(bytes)
+    Sought {
+        sieve: Sieve::new(bytes, shortest),
+        plain,
+    }
 }
 
-/// The raw value of the pair that starts at `start`, from `value` to the
-/// next `&`.
-fn pair_value(query: &[u8], start: usize, value: usize) -> &[u8] {
-    let end = pair_end(query, start);
-    &query[value.min(end)..end]
-}
-
-/// Where the pair at `start` ends: its `&`, or the end of the query.
-fn pair_end(query: &[u8], start: usize) -> usize {
-    memchr::memchr(b'&', &query[start..]).map_or(query.len(), |amp| start + amp)
-}
-
-/// Calls `f` with the ranges of `query` to remove so that the pairs named
-/// by `names` are gone and the others stay joined by single `&`s: each
-/// such pair with the `&` before it once a pair was kept, else with the
-/// `&` after it. Ranges come in order and never overlap.
-fn for_each_removed<const N: usize>(
+/// The start of the first pair of `query` named by one of `names`, if
+/// there is one: the test every request with a query takes.
+///
+/// Each name must be non-empty ASCII without whitespace (the policy
+/// guarantees it): then a decoded name that is not valid UTF-8 can never
+/// equal it, so comparing bytes is exactly what a lossy UTF-8 form parser
+/// would conclude.
+#[inline]
+pub(crate) fn first_named<const N: usize>(
     query: &[u8],
     names: [&[u8]; N],
-    firsts: &Firsts,
-    mut f: impl FnMut(usize, usize),
-) {
-    let mut removed_to = 0;
-    let mut kept_before = false;
-    for_each_named_pair(query, names, firsts, 0, |_, start, _| {
-        // Bytes since the last removed range are at least one kept pair
-        // (maybe empty).
-        kept_before |= start > removed_to;
-        let end = pair_end(query, start);
-        let range = if kept_before {
-            (start - 1, end)
-        } else {
-            (start, (end + 1).min(query.len()))
-        };
-        f(range.0, range.1);
-        removed_to = range.1;
-        ControlFlow::Continue(())
-    });
+    sought: &Sought<N>,
+) -> Option<usize> {
+    // Most queries have no pair that might be named so, and end here; the
+    // others are read on from where the first such pair may be.
+    let from = candidates_from(query, &sought.sieve.firsts)?;
+    first_named_from(query, names, sought, from)
 }
 
-/// If the decoded name of `pair` is `name`, where its value starts (after
-/// the `=`, or where the pair ends when it has none).
+/// [`first_named`] once a pair that may be named is found at `from`: out
+/// of the hot path, which most queries leave before.
+#[inline(never)]
+fn first_named_from<const N: usize>(
+    query: &[u8],
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+    from: usize,
+) -> Option<usize> {
+    let mut walk = Walk::new(query, from, &sought.sieve);
+    while let Some(start) = walk.next(query, &sought.sieve) {
+        if named(&query[start..], names, &sought.plain).is_some() {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// What [`read_params`] found: for each name, [`Found`]; and, when it was
+/// asked to strip them and some pair was named, the query without them.
+pub(crate) struct Params<'q, const N: usize> {
+    pub(crate) found: [Found<'q>; N],
+    pub(crate) stripped: Option<String>,
+}
+
+/// Reads the pairs of `query` named by `names` in one pass, from `from`
+/// (0, or the start of its first named pair, from [`first_named`]): the
+/// raw value of each name's only pair, or [`Refusal::Ambiguous`]; and,
+/// when `strip`, `query` without those pairs, every other byte in its
+/// place (other parameters keep their order and their exact encoding).
+///
+/// Without `strip` it stops at the first name found twice: the request is
+/// then ambiguous, whatever follows. With it, every pair is read once,
+/// however many are named; each named pair's value is skipped over, not
+/// scanned, so a long value costs one `memchr`.
+pub(crate) fn read_params<'q, const N: usize>(
+    query: &'q str,
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+    from: usize,
+    strip: bool,
+) -> Params<'q, N> {
+    let bytes = query.as_bytes();
+    // For each name, how many pairs have it (two stands for more), and
+    // the value of the first.
+    let mut count = [0u8; N];
+    let mut first = [(0, 0); N];
+    let mut kept = Kept::new(query);
+    let mut walk = Walk::new(bytes, from, &sought.sieve);
+    while let Some(start) = walk.next(bytes, &sought.sieve) {
+        let pair = &bytes[start..];
+        let Some((which, name_end)) = named(pair, names, &sought.plain) else {
+            continue;
+        };
+        let value = start + name_end + usize::from(pair.get(name_end) == Some(&b'='));
+        let end = pair_end(bytes, value);
+        if let (Some(count), Some(first)) = (count.get_mut(which), first.get_mut(which)) {
+            if *count == 0 {
+                *first = (value, end);
+            }
+            *count = 2.min(*count + 1);
+            if strip {
+                kept.remove(start, end);
+            } else if *count > 1 {
+                break;
+            }
+        }
+        // The next pair starts after this one's `&`: its value is passed
+        // over, not scanned.
+        walk.skip_to(end + 1);
+    }
+    let found = std::array::from_fn(|which| match count[which] {
+        0 => None,
+        1 => Some(Ok(&bytes[first[which].0..first[which].1])),
+        _ => Some(Err(Refusal::Ambiguous)),
+    });
+    Params {
+        found,
+        stripped: (strip && count.iter().any(|&n| n > 0)).then(|| kept.finish()),
+    }
+}
+
+/// `query` without the pairs named by any of `names`, every other byte in
+/// its place, as [`read_params`] strips it.
+pub(crate) fn strip_params<const N: usize>(
+    query: &str,
+    names: [&[u8]; N],
+    sought: &Sought<N>,
+) -> String {
+    read_params(query, names, sought, 0, true)
+        .stripped
+        .unwrap_or_else(|| query.to_owned())
+}
+
+/// The query being stripped: what is kept so far, and where the last
+/// removed range ends.
+///
+/// Each named pair is removed with the `&` before it once a pair was kept,
+/// else with the `&` after it, so that the pairs kept stay joined by
+/// single `&`s. Ranges come in order and never overlap.
+struct Kept<'q> {
+    query: &'q str,
+    /// The kept bytes before `from`, allocated at the first of them: a
+    /// query that was only the link allocates nothing.
+    out: Option<String>,
+    /// Where the bytes not yet kept nor removed start.
+    from: usize,
+    /// A pair was kept before `from` (maybe an empty one).
+    kept_before: bool,
+}
+
+impl<'q> Kept<'q> {
+    fn new(query: &'q str) -> Self {
+        Kept {
+            query,
+            out: None,
+            from: 0,
+            kept_before: false,
+        }
+    }
+
+    /// Removes the named pair from `start` to `end` (its `&` or the end
+    /// of the query), and keeps what comes before it.
+    #[inline]
+    fn remove(&mut self, start: usize, end: usize) {
+        // Bytes since the last removed range are at least one kept pair
+        // (maybe empty).
+        self.kept_before |= start > self.from;
+        let (cut, to) = if self.kept_before {
+            (start - 1, end)
+        } else {
+            (start, (end + 1).min(self.query.len()))
+        };
+        if cut > self.from {
+            self.keep(cut, to);
+        }
+        self.from = to;
+    }
+
+    /// Keeps the bytes from `self.from` to `cut`, before a range that goes
+    /// on to `to`.
+    fn keep(&mut self, cut: usize, to: usize) {
+        let len = self.query.len();
+        // At least this range goes: the rest fits in what is left.
+        // Removed ranges start and end next to an ASCII `&` (or at an end
+        // of the query): always character boundaries.
+        self.out
+            .get_or_insert_with(|| String::with_capacity(len - (to - cut)))
+            .push_str(&self.query[self.from..cut]);
+    }
+
+    /// What is kept once the last named pair is removed.
+    fn finish(self) -> String {
+        let rest = &self.query[self.from..];
+        match self.out {
+            Some(mut out) => {
+                out.push_str(rest);
+                out
+            }
+            None => rest.to_owned(),
+        }
+    }
+}
+
+/// Which of `names` the decoded name of `pair` (up to its first `=` or
+/// `&`) is, and where that name ends.
+///
+/// The pair's first eight bytes are compared with each name's plain
+/// spelling at once. A pair that is a name's plain spelling is named so if
+/// the name ends there. One that differs from it at a byte that starts no
+/// escape is not named so: the bytes before that one are the name's own
+/// (a plain name has no `%`, `+`, `=` or `&`), and that one decodes to
+/// itself, or ends the name (`=`, `&`), or to a space (`+`), none of them
+/// the name's byte. Only where that byte is a `%` (or the name has no
+/// plain spelling, or the pair is shorter than eight bytes) is the rest
+/// decoded, from there on.
 #[inline]
-fn value_start(pair: &[u8], name: &[u8]) -> Option<usize> {
-    let end = name_end(pair, name)?;
-    Some(if pair.get(end) == Some(&b'=') {
-        end + 1
-    } else {
-        end
+fn named<const N: usize>(
+    pair: &[u8],
+    names: [&[u8]; N],
+    plain: &[Plain; N],
+) -> Option<(usize, usize)> {
+    let (Some(word), false) = (pair.first_chunk::<8>(), pair.first() == Some(&b'%')) else {
+        return escaped_name(pair, names);
+    };
+    let word = u64::from_le_bytes(*word);
+    for which in 0..N {
+        let plain = &plain[which];
+        let diff = (word ^ plain.word) & plain.mask;
+        let name = names[which];
+        let end = if plain.len == 0 {
+            decoded_name_end(pair, name, 0, 0)
+        } else if diff == 0 {
+            name_ends_at(pair, plain.len)
+        } else {
+            // The byte that differs, decoded if it starts an escape: the
+            // name's byte, or this name is ruled out.
+            let differs = diff.trailing_zeros() as usize / 8;
+            match pair[differs] {
+                b'%' if decode_escape(&pair[differs + 1..]) == Some(name[differs]) => {
+                    decoded_name_end(pair, name, differs + 3, differs + 1)
+                }
+                _ => None,
+            }
+        };
+        if let Some(end) = end {
+            // Names differ, so no other one can match this pair.
+            return Some((which, end));
+        }
+    }
+    None
+}
+
+/// Where the pair whose value starts at `value` ends: its `&`, or the end
+/// of the query.
+#[inline]
+fn pair_end(query: &[u8], value: usize) -> usize {
+    let rest = &query[value..];
+    if let None | Some(b'&') = rest.first() {
+        // An empty value, as every repeated `crylk=` has.
+        return value;
+    }
+    let Some(word) = rest.first_chunk::<8>() else {
+        return rest
+            .iter()
+            .position(|&b| b == b'&')
+            .map_or(query.len(), |amp| value + amp);
+    };
+    // The first `&` of eight bytes, from a word's bits: an attacker's
+    // values are short, and a call to `memchr` costs more than this.
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let x = u64::from_le_bytes(*word) ^ u64::from_le_bytes([b'&'; 8]);
+    // The lowest byte flagged is the first that is zero (those above it
+    // may be flagged by a borrow).
+    let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+    if zero != 0 {
+        return value + zero.trailing_zeros() as usize / 8;
+    }
+    memchr::memchr(b'&', &rest[8..]).map_or(query.len(), |amp| value + 8 + amp)
+}
+
+/// [`named`] for a pair that starts with a `%` (or is shorter than eight
+/// bytes): its first byte, decoded once, tells which names to compare.
+fn escaped_name<const N: usize>(pair: &[u8], names: [&[u8]; N]) -> Option<(usize, usize)> {
+    let (first, raw) = match pair {
+        [b'%', rest @ ..] => decode_escape(rest).map_or((b'%', 1), |b| (b, 3)),
+        [b'+', ..] => (b' ', 1),
+        [b, ..] => (*b, 1),
+        [] => return None,
+    };
+    // A raw `=` or `&` ends the name, however the name starts.
+    if matches!(pair[0], b'=' | b'&') {
+        return None;
+    }
+    names.iter().enumerate().find_map(|(which, name)| {
+        if name.first() != Some(&first) {
+            return None;
+        }
+        Some((which, decoded_name_end(pair, name, raw, 1)?))
     })
 }
 
 /// If the decoded name of `pair` (up to its first `=` or `&`) is `name`,
-/// the index where that name ends. Stops at the first byte that differs.
-#[inline]
-fn name_end(pair: &[u8], name: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    for &want in name {
-        let (byte, len) = match *pair.get(i)? {
-            b'=' | b'&' => return None,
-            b'+' => (b' ', 1),
-            b'%' => match decode_escape(&pair[i + 1..]) {
-                Some(b) => (b, 3),
-                None => (b'%', 1),
-            },
-            b => (b, 1),
-        };
-        if byte != want {
-            return None;
+/// the index where that name ends, decoding from the raw byte `raw` on,
+/// where the name's byte `from` is expected (the bytes before decode to
+/// the name's). Stops at the first byte that differs. Out of the walk's
+/// loop, which most pairs leave by the comparison of words.
+#[inline(never)]
+fn decoded_name_end(pair: &[u8], name: &[u8], raw: usize, from: usize) -> Option<usize> {
+    let mut i = raw;
+    for &want in name.get(from..)? {
+        match pair.get(i..i + 3) {
+            Some(&[b'%', hi, lo]) if HEX[usize::from(hi)] | HEX[usize::from(lo)] < 16 => {
+                if HEX[usize::from(hi)] << 4 | HEX[usize::from(lo)] != want {
+                    return None;
+                }
+                i += 3;
+            }
+            _ => {
+                // Itself (a `%` that starts no escape too), unless a `+`,
+                // a space to a form parser, or an `=` or `&`, which end
+                // the name whatever the name holds.
+                let b = *pair.get(i)?;
+                if b != want || matches!(b, b'+' | b'=' | b'&') {
+                    return None;
+                }
+                i += 1;
+            }
         }
-        i += len;
     }
+    name_ends_at(pair, i)
+}
+
+/// `Some(i)` if the name of `pair` ends at `i`: there is its `=` or `&`,
+/// or the end of the query.
+#[inline]
+fn name_ends_at(pair: &[u8], i: usize) -> Option<usize> {
     match pair.get(i) {
         None | Some(b'=' | b'&') => Some(i),
         Some(_) => None,
@@ -222,20 +427,46 @@ pub(crate) fn decode_escape(rest: &[u8]) -> Option<u8> {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+    match HEX[usize::from(b)] {
+        NOT_HEX => None,
+        digit => Some(digit),
     }
 }
+
+/// Each byte's value as a hex digit, or [`NOT_HEX`]: one load a digit.
+const HEX: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            d @ b'A'..=b'F' => d - b'A' + 10,
+            _ => NOT_HEX,
+        };
+        b += 1;
+    }
+    table
+};
+
+const NOT_HEX: u8 = 0xff;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The verdict's reading, without stripping.
+    fn find_params<'q, const N: usize>(
+        query: &'q [u8],
+        names: [&[u8]; N],
+        sought: &Sought<N>,
+    ) -> [Found<'q>; N] {
+        let query = std::str::from_utf8(query).expect("test queries are text");
+        read_params(query, names, sought, 0, false).found
+    }
+
     fn find(q: &str) -> Result<Option<&str>, Refusal> {
-        let [found] = find_params(q.as_bytes(), [b"crylk"], &firsts([b"crylk"]));
+        let [found] = find_params(q.as_bytes(), [b"crylk"], &sought([b"crylk"]));
         found
             .transpose()
             .map(|v| v.map(|v| std::str::from_utf8(v).expect("ascii test input")))
@@ -318,13 +549,13 @@ mod tests {
             ("x&y=1", "x&y", None),
             ("x%26y=1", "x&y", Some("1")),
         ] {
-            let [found] = find_params(q.as_bytes(), [name.as_bytes()], &firsts([name.as_bytes()]));
+            let [found] = find_params(q.as_bytes(), [name.as_bytes()], &sought([name.as_bytes()]));
             assert_eq!(found, want.map(|w| Ok(w.as_bytes())), "{q:?} {name:?}");
             let oracle = url::form_urlencoded::parse(q.as_bytes())
                 .filter(|(k, _)| k == name)
                 .count();
             assert_eq!(oracle, usize::from(want.is_some()), "{q:?} {name:?}");
-            let stripped = strip_params(q, [name.as_bytes()], &firsts([name.as_bytes()]));
+            let stripped = strip_params(q, [name.as_bytes()], &sought([name.as_bytes()]));
             assert_eq!(stripped.is_empty(), want.is_some(), "{q:?} {name:?}");
         }
     }
@@ -341,7 +572,7 @@ mod tests {
             ("crylkk=1&cryl=2", "crylkk=1&cryl=2"),
             ("", ""),
         ] {
-            let out = strip_params(q, [b"crylk"], &firsts([b"crylk"]));
+            let out = strip_params(q, [b"crylk"], &sought([b"crylk"]));
             assert_eq!(out, want, "{q:?}");
             assert_eq!(out.capacity(), out.len(), "{q:?}");
         }
@@ -354,7 +585,7 @@ mod tests {
             find_params(
                 q.as_bytes(),
                 [b"crylk", b"pa_query"],
-                &firsts([b"crylk", b"pa_query"]),
+                &sought([b"crylk", b"pa_query"]),
             )
         }
         assert_eq!(found("a=1&b=2"), [None, None]);
@@ -367,12 +598,82 @@ mod tests {
             [Some(Ok(&b"L"[..])), Some(Err(Refusal::Ambiguous))]
         );
         assert_eq!(
-            strip_params("x=1&pa_query=Q&y=2&crylk=L", names, &firsts(names)),
+            strip_params("x=1&pa_query=Q&y=2&crylk=L", names, &sought(names)),
             "x=1&y=2"
         );
     }
 
+    /// What a form parser finds for each of `names`, as [`Found`] values
+    /// decoded, and the query without them.
+    fn form_oracle(
+        query: &str,
+        names: [&str; 2],
+    ) -> ([Option<Result<String, Refusal>>; 2], String) {
+        let pieces: Vec<&str> = query.split('&').collect();
+        let name_of = |piece: &str| {
+            url::form_urlencoded::parse(piece.as_bytes())
+                .next()
+                .map(|(name, _)| name.into_owned())
+        };
+        let found = names.map(|name| {
+            let values: Vec<&str> = pieces
+                .iter()
+                .filter(|piece| name_of(piece).as_deref() == Some(name))
+                .map(|piece| piece.split_once('=').map_or("", |(_, value)| value))
+                .collect();
+            match values.as_slice() {
+                [] => None,
+                [value] => Some(Ok((*value).to_owned())),
+                _ => Some(Err(Refusal::Ambiguous)),
+            }
+        });
+        let kept: Vec<&str> = pieces
+            .iter()
+            .copied()
+            .filter(|piece| !name_of(piece).is_some_and(|n| names.contains(&n.as_str())))
+            .collect();
+        (found, kept.join("&"))
+    }
+
     proptest::proptest! {
+        /// Names of every length the plain comparison treats its own way
+        /// (one byte, eight, more than eight, with a `%`), against a form
+        /// parser: the same values, and the same query once stripped.
+        #[test]
+        fn names_of_any_length_read_as_a_form_parser_does(
+            pick in 0..4usize,
+            query in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "&", "=", "+", "%", "a", "%61", "%41", "b", "pa_query", "pa%5fquery",
+                    "pa_query_long", "pa_query_lon%67", "pa_query_lon", "pa_quer",
+                    "x%2562", "x%62", "xb", "crylk", "cryl%6B", "=v", "&a=1", "%26",
+                ]),
+                0..40,
+            ),
+        ) {
+            let names = [["a", "pa_query"], ["crylk", "pa_query_long"], ["x%62", "pa_query"],
+                ["pa_query", "a"]][pick];
+            let query = query.concat();
+            let bytes = names.map(str::as_bytes);
+            let sought = sought(bytes);
+            let read = read_params(&query, bytes, &sought, 0, true);
+            let (want, kept) = form_oracle(&query, names);
+            let found = read.found.map(|found| {
+                found.map(|value| value.map(|v| String::from_utf8(v.to_vec()).unwrap()))
+            });
+            proptest::prop_assert_eq!(&found, &want, "{:?} {:?}", query, names);
+            let any = want.iter().any(Option::is_some);
+            proptest::prop_assert_eq!(read.stripped.is_some(), any, "{:?}", query);
+            if let Some(stripped) = read.stripped {
+                proptest::prop_assert_eq!(stripped, kept, "{:?} {:?}", query, names);
+            }
+            proptest::prop_assert_eq!(
+                first_named(query.as_bytes(), bytes, &sought).is_some(),
+                any,
+                "{:?}", query
+            );
+        }
+
         /// The test every request takes agrees with the full scan, for
         /// queries made of the names' pieces, as long as a few windows.
         #[test]
@@ -385,12 +686,21 @@ mod tests {
         )) {
             let query = query.concat();
             for names in [[&b"crylk"[..], b"pa_query"], [b"lk", b"%q"]] {
-                let firsts = firsts(names);
+                let sought = sought(names);
+                let first = first_named(query.as_bytes(), names, &sought);
                 proptest::prop_assert_eq!(
-                    names_any(query.as_bytes(), names, &firsts),
-                    find_params(query.as_bytes(), names, &firsts) != [None, None],
+                    first.is_some(),
+                    find_params(query.as_bytes(), names, &sought) != [None, None],
                     "{:?}", query
                 );
+                // Read from the first named pair, as the layer does, or
+                // from the start: the same values and the same stripping.
+                for strip in [false, true] {
+                    let whole = read_params(&query, names, &sought, 0, strip);
+                    let rest = read_params(&query, names, &sought, first.unwrap_or(0), strip);
+                    proptest::prop_assert_eq!(whole.found, rest.found, "{:?}", query);
+                    proptest::prop_assert_eq!(whole.stripped, rest.stripped, "{:?}", query);
+                }
             }
         }
     }

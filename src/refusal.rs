@@ -42,6 +42,13 @@ pub enum Refusal {
     /// [`PortalQuery`](crate::PortalQuery), a character other than an ASCII
     /// letter, digit, `-` or `_`.
     ForbiddenCharacter,
+    /// Rule 2: the link's path has more segments than the maximum (8):
+    /// more `/`s before its query and fragment than `scheme://` and eight
+    /// segments take.
+    TooManySegments {
+        /// The maximum number of path segments.
+        max: usize,
+    },
     /// Rule 3: the link does not start with `https://` or `http://`, or no
     /// allowed origin has its scheme.
     SchemeNotAllowed,
@@ -72,6 +79,7 @@ impl Refusal {
             Refusal::TooLong { .. } => "too_long",
             Refusal::InvalidUtf8 => "invalid_utf8",
             Refusal::ForbiddenCharacter => "forbidden_character",
+            Refusal::TooManySegments { .. } => "too_many_segments",
             Refusal::SchemeNotAllowed => "scheme_not_allowed",
             Refusal::MalformedAuthority => "malformed_authority",
             Refusal::HostNotAllowed => "host_not_allowed",
@@ -94,6 +102,9 @@ impl fmt::Display for Refusal {
             Refusal::InvalidUtf8 => f.write_str("the portal link or query is not valid UTF-8"),
             Refusal::ForbiddenCharacter => {
                 f.write_str("the portal link or query contains a character it may not contain")
+            }
+            Refusal::TooManySegments { max } => {
+                write!(f, "the portal link's path has more than {max} segments")
             }
             Refusal::SchemeNotAllowed => {
                 f.write_str("the portal link's scheme is not one an allowed origin has")
@@ -124,6 +135,7 @@ mod tests {
             Refusal::TooLong { max: 7 },
             Refusal::InvalidUtf8,
             Refusal::ForbiddenCharacter,
+            Refusal::TooManySegments { max: 8 },
             Refusal::SchemeNotAllowed,
             Refusal::MalformedAuthority,
             Refusal::HostNotAllowed,

@@ -9,8 +9,12 @@
 //! `scan_only` group of `benches/instructions.rs` compiles this file beside
 //! its plain version, a `memchr` loop over the `&`s (also the oracle of the
 //! tests below), and measures both on queries without a link.
+//!
+//! Once a pair may carry a name, the pairs are read on with [`Walk`], whose
+//! windows also look a few bytes ahead of each `&` ([`Sieve`]), so that
+//! pairs too short to be named are passed over 32 at a time.
 
-use std::ops::{ControlFlow, Range};
+use std::ops::Range;
 
 /// The bytes that may start a name: the first bytes of the names, and
 /// `%`, which may decode to one of them (repeat a byte to fill the three).
@@ -28,6 +32,57 @@ impl Firsts {
     fn contains(&self, b: u8) -> bool {
         let [f0, f1, f2] = &self.0;
         (b == f0[0]) | (b == f1[0]) | (b == f2[0])
+    }
+}
+
+/// What a pair must look like for the walk that reads the pairs ([`Walk`])
+/// to hand it on: its first byte in `firsts`, and its raw name (up to its
+/// `=`, `&` or the end) at least as long as
+/// the shortest name, as far as [`AHEAD`] bytes tell. Each byte of a name
+/// takes at least one byte of its raw name, so no shorter name can decode
+/// to one: a query made of such pairs, `&c&c...`, is passed over a window
+/// at a time, as a query without candidates is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sieve {
+    pub(crate) firsts: Firsts,
+    /// The offsets from a pair's start of the bytes that must not end its
+    /// name: 1 to `AHEAD`, each at most the shortest name's length less
+    /// one (then 0, the first byte, which is never an `=` or `&` in a
+    /// pair that can be named).
+    ahead: [usize; AHEAD],
+}
+
+/// How many bytes after a pair's first byte the sieve looks at.
+const AHEAD: usize = 4;
+
+impl Sieve {
+    /// `firsts` as [`Firsts::new`] takes them, and the length of the
+    /// shortest name.
+    pub(crate) const fn new(firsts: [u8; 3], shortest: usize) -> Self {
+        let mut ahead = [0; AHEAD];
+        let mut k = 0;
+        while k < AHEAD {
+            let offset = k + 1;
+            ahead[k] = if offset < shortest { offset } else { 0 };
+            k += 1;
+        }
+        Sieve {
+            firsts: Firsts::new(firsts),
+            ahead,
+        }
+    }
+
+    /// Whether the pair at `start` of `query` may be named: its first byte
+    /// is one of `firsts`, and none of the bytes ahead is an `=` or `&`.
+    /// A byte past the end of `query` ends the name too.
+    #[inline]
+    fn passes(&self, query: &[u8], start: usize) -> bool {
+        query.get(start).is_some_and(|&b| self.firsts.contains(b))
+            && self.ahead.iter().all(|&k| {
+                query
+                    .get(start + k)
+                    .is_some_and(|&b| (b != b'=') & (b != b'&'))
+            })
     }
 }
 
@@ -54,62 +109,121 @@ pub(crate) fn candidates_from(query: &[u8], firsts: &Firsts) -> Option<usize> {
     amps_with_candidate(query, 0, firsts).map(|amps| amps.start + 1)
 }
 
-/// Calls `f` with the start of each pair of `query`, at `from` or after
-/// it, whose first byte is in `firsts`, in order (0 if the query starts
-/// with one, and one past each `&` followed by one), until `f` breaks.
-pub(crate) fn for_each_candidate(
-    query: &[u8],
-    from: usize,
-    firsts: &Firsts,
-    mut f: impl FnMut(usize) -> ControlFlow<()>,
-) {
-    if from == 0 && query.first().is_some_and(|&b| firsts.contains(b)) && f(0).is_break() {
-        return;
+/// The starts of the pairs of `query`, from `from` on, that pass a
+/// [`Sieve`], in order: [`Walk::next`] hands on the next one, and
+/// [`Walk::skip_to`] passes over the pairs before a position.
+///
+/// Wide windows, read with the bytes ahead of each lane, tell at once
+/// which of their `&`s are followed by such a pair ([`passing`]): only
+/// those are handed on. The last bytes, too few for a window, are read
+/// one by one.
+#[derive(Debug)]
+pub(crate) struct Walk {
+    /// The next window starts here (the `&` before a pair).
+    at: usize,
+    /// Where the window whose lanes are left starts, less one: the pair
+    /// at 0 is lane 0 of a window at -1.
+    window: usize,
+    /// Its lanes not handed on yet.
+    lanes: u32,
+    /// No pair before this one is handed on.
+    next: usize,
+}
+
+impl Walk {
+    /// A walk over the pairs of `query` that start at `from` or after it
+    /// and pass `sieve`.
+    pub(crate) fn new(query: &[u8], from: usize, sieve: &Sieve) -> Self {
+        Walk {
+            at: from.saturating_sub(1),
+            window: usize::MAX,
+            lanes: u32::from(from == 0 && sieve.passes(query, 0)),
+            next: from,
+        }
     }
-    let mut padded_query = None;
-    let query = readable(query, &mut padded_query);
-    // The `&` that comes before a pair at `from` or after it.
-    let mut at = from.saturating_sub(1);
-    while let Some(amps) = amps_with_candidate(query, at, firsts) {
-        at = amps.end;
-        let flow = for_each_amp(query, amps, |amp| match query.get(amp + 1) {
-            Some(&b) if firsts.contains(b) => f(amp + 1),
-            _ => ControlFlow::Continue(()),
-        });
-        if flow.is_break() {
-            return;
+
+    /// Passes over the pairs that start before `next`.
+    #[inline]
+    pub(crate) fn skip_to(&mut self, next: usize) {
+        self.next = self.next.max(next);
+    }
+
+    /// The start of the next pair of `query` that passes `sieve`.
+    #[inline]
+    pub(crate) fn next(&mut self, query: &[u8], sieve: &Sieve) -> Option<usize> {
+        loop {
+            while self.lanes != 0 {
+                let lane = self.lanes.trailing_zeros() as usize;
+                let start = self.window.wrapping_add(lane + 1);
+                self.lanes &= self.lanes - 1;
+                if start >= self.next {
+                    self.next = start + 1;
+                    return Some(start);
+                }
+            }
+            self.at = self.at.max(self.next.saturating_sub(1));
+            if let Some(bytes) = query
+                .get(self.at..)
+                .and_then(<[u8]>::first_chunk::<{ LANES + 1 + AHEAD }>)
+            {
+                self.lanes = passing(bytes, sieve);
+                self.window = self.at;
+                self.at += LANES;
+                continue;
+            }
+            // Too few bytes left for a window.
+            while let Some(&b) = query.get(self.at) {
+                let start = self.at + 1;
+                self.at = start;
+                if b == b'&' && start >= self.next && sieve.passes(query, start) {
+                    self.next = start + 1;
+                    return Some(start);
+                }
+            }
+            return None;
         }
     }
 }
 
-/// Calls `f` with the position of each `&` of `query` in `amps`, in order,
-/// until `f` breaks.
-///
-/// Eight bytes at a time, each `&` found from a word's bits: a window with
-/// a candidate often has no other `&`, and a word without one is passed
-/// over in a few operations rather than eight byte compares.
-fn for_each_amp(
-    query: &[u8],
-    amps: Range<usize>,
-    mut f: impl FnMut(usize) -> ControlFlow<()>,
-) -> ControlFlow<()> {
-    const LOW: u64 = u64::from_le_bytes([0x7f; 8]);
-    const AMPS: u64 = u64::from_le_bytes([b'&'; 8]);
-    let mut at = amps.start;
-    while let Some(word) = query.get(at..amps.end).and_then(<[u8]>::first_chunk::<8>) {
-        // The high bit of each byte that is an `&`, and of no other.
-        let x = u64::from_le_bytes(*word) ^ AMPS;
-        let mut found = !(((x & LOW) + LOW) | x | LOW);
-        while found != 0 {
-            f(at + found.trailing_zeros() as usize / 8)?;
-            found &= found - 1;
+/// The lanes of `bytes` (bit `i` for byte `i`, of the first [`LANES`])
+/// that are an `&` followed by a pair that passes `sieve`. Whole arrays
+/// compared lane by lane, so that it compiles to vector compares; the
+/// lanes, one byte each, are then gathered eight at a time into bits by
+/// a multiplication.
+#[inline]
+fn passing(bytes: &[u8; LANES + 1 + AHEAD], sieve: &Sieve) -> u32 {
+    let lanes = |offset: usize| bytes.get(offset..).and_then(<[u8]>::first_chunk::<LANES>);
+    let [a0, a1, a2, a3] = sieve.ahead;
+    let (Some(amps), Some(nexts), Some(b0), Some(b1), Some(b2), Some(b3)) = (
+        lanes(0),
+        lanes(1),
+        lanes(1 + a0),
+        lanes(1 + a1),
+        lanes(1 + a2),
+        lanes(1 + a3),
+    ) else {
+        // Offsets are at most `AHEAD`: never.
+        return u32::MAX;
+    };
+    let [f0, f1, f2] = &sieve.firsts.0;
+    let mut passes = [0u8; LANES];
+    for i in 0..LANES {
+        let next = nexts[i];
+        let mut ends = false;
+        for lane in [b0, b1, b2, b3] {
+            ends |= (lane[i] == b'=') | (lane[i] == b'&');
         }
-        at += 8;
+        let first = (next == f0[i]) | (next == f1[i]) | (next == f2[i]);
+        passes[i] = u8::from((amps[i] == b'&') & first & !ends);
     }
-    // Fewer than a word's bytes left.
-    (at..amps.end)
-        .filter(|&amp| query.get(amp) == Some(&b'&'))
-        .try_for_each(f)
+    // Eight bytes of 0 or 1 times this gather them in the top byte.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut bits = 0;
+    for (k, eight) in passes.chunks_exact(8).enumerate() {
+        let eight = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+        bits |= ((eight.wrapping_mul(GATHER) >> 56) as u32) << (8 * k);
+    }
+    bits
 }
 
 /// The positions, from `at` on, of the first window of `query` (a narrow
@@ -214,12 +328,9 @@ pub(crate) mod tests {
     }
 
     fn fast(query: &[u8], from: usize, firsts: [u8; 3]) -> Vec<usize> {
-        let mut starts = Vec::new();
-        for_each_candidate(query, from, &Firsts::new(firsts), |start| {
-            starts.push(start);
-            ControlFlow::Continue(())
-        });
-        starts
+        let sieve = Sieve::new(firsts, 1);
+        let mut walk = Walk::new(query, from, &sieve);
+        std::iter::from_fn(|| walk.next(query, &sieve)).collect()
     }
 
     /// Both ways in: every candidate from the start, and, where the hot
@@ -227,16 +338,6 @@ pub(crate) mod tests {
     fn check(query: &[u8], firsts: [u8; 3]) {
         let want = plain(query, firsts);
         assert_eq!(fast(query, 0, firsts), want, "{query:?}");
-        // Stopped after two, it has called back for the first two only.
-        let mut two = Vec::new();
-        for_each_candidate(query, 0, &Firsts::new(firsts), |start| {
-            two.push(start);
-            match two.len() {
-                2 => ControlFlow::Break(()),
-                _ => ControlFlow::Continue(()),
-            }
-        });
-        assert_eq!(two, want[..want.len().min(2)], "{query:?}");
         match candidates_from(query, &Firsts::new(firsts)) {
             None => assert!(want.is_empty(), "{query:?}"),
             Some(from) => assert_eq!(fast(query, from, firsts), want, "{query:?} from {from}"),
@@ -274,7 +375,48 @@ pub(crate) mod tests {
         }
     }
 
+    /// The plain version of the sieve: the candidates whose raw name (up
+    /// to `=`, `&` or the end) is `shortest` bytes long or more.
+    fn sieved(query: &[u8], firsts: [u8; 3], shortest: usize) -> Vec<usize> {
+        plain(query, firsts)
+            .into_iter()
+            .filter(|&start| {
+                let name = query[start..]
+                    .iter()
+                    .position(|&b| b == b'=' || b == b'&')
+                    .unwrap_or(query.len() - start);
+                name >= shortest.min(AHEAD + 1)
+            })
+            .collect()
+    }
+
+    /// Every candidate the sieve lets through, and, when `f` skips ahead,
+    /// none before where it asked to go on.
+    fn check_sieve(query: &[u8], firsts: [u8; 3], shortest: usize, skip: usize) {
+        let sieve = Sieve::new(firsts, shortest);
+        let mut walk = Walk::new(query, 0, &sieve);
+        let mut starts = Vec::new();
+        while let Some(start) = walk.next(query, &sieve) {
+            starts.push(start);
+            walk.skip_to(start + skip);
+        }
+        let mut want = Vec::new();
+        for start in sieved(query, firsts, shortest) {
+            if want.last().is_none_or(|&last| start >= last + skip) {
+                want.push(start);
+            }
+        }
+        assert_eq!(starts, want, "{query:?} {shortest} {skip}");
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_sieve_agrees_with_its_plain_version(query in proptest::collection::vec(
+            proptest::sample::select(b"&&cp%x==a".to_vec()), 0..200),
+            shortest in 1..8usize, skip in 1..12usize) {
+            check_sieve(&query, *b"cp%", shortest, skip);
+        }
+
         #[test]
         fn agrees_with_the_plain_version(query in proptest::collection::vec(
             proptest::sample::select(b"&cp%x=a".to_vec()), 0..200)) {

@@ -77,12 +77,16 @@ impl<S, R> PortalLink<S, R> {
 
     /// Reaches the verdict for a request that carries a parameter or the
     /// header, removes the link, and records the verdict: out of the hot
-    /// path.
+    /// path. The query is read from `from`: 0, or the start of its first
+    /// named pair.
     #[inline(never)]
-    fn judge<B>(&self, req: &mut Request<B>) -> Judgment {
-        let verdict = self.policy.verdict(req.uri().query(), req.headers());
-        if self.policy.strip {
-            strip(req, &self.policy, &verdict);
+    fn judge<B>(&self, req: &mut Request<B>, from: usize) -> Judgment {
+        let strip_link = self.policy.strip;
+        let mut verdict = self
+            .policy
+            .verdict(req.uri().query(), from, req.headers(), strip_link);
+        if strip_link {
+            strip(req, &self.policy, &mut verdict);
         }
         let refusal = match verdict.result {
             Ok(None) => None,
@@ -119,9 +123,12 @@ impl<S, R> PortalLink<S, R> {
 
 /// Removes what carried the verdict from the request: downstream logs,
 /// traces and error reports never see the link.
-fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &Verdict) {
+fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &mut Verdict) {
     if verdict.in_query {
-        strip_from_uri(req.uri_mut(), policy);
+        // The query was stripped as it was read.
+        if let Some(kept) = verdict.stripped.take() {
+            set_query(req.uri_mut(), &kept);
+        }
         // axum's router keeps the URI it received in an extension, for
         // handlers and spans: the link must not live on there.
         #[cfg(feature = "axum")]
@@ -133,6 +140,10 @@ fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &Verdict) {
         req.headers_mut().remove(name);
     }
 }
+
+/// What `call` hands on when it stopped at the request's extensions,
+/// before reading the query: no query is that long.
+const UNREAD: usize = usize::MAX;
 
 /// What [`PortalLink::judge`] tells `call`: the refusal to act on, and
 /// whether the response needs `Referrer-Policy: no-referrer`.
@@ -160,61 +171,74 @@ where
         // Nearly every request goes on as it came: only borrowed until
         // then, it is handed on without a copy wherever the compiler
         // inlines this call.
-        if self.passes_through(&req) {
-            return ResponseFuture::inner(self.inner.call(req), false);
+        if req.extensions().is_empty() {
+            match self.to_judge(req.uri()) {
+                None => ResponseFuture::inner(self.inner.call(req), false),
+                Some(from) => self.call_judged(req, from),
+            }
+        } else {
+            self.call_judged(req, UNREAD)
         }
-        self.call_judged(req)
     }
 }
 
 impl<S, R> PortalLink<S, R> {
-    /// Whether the layer has nothing to do: no extension (so no verdict
-    /// reached elsewhere) and nothing to judge. Nearly every request, which
-    /// then goes through in one pass over its query, without allocating.
+    /// Whether the layer has something to judge: `None` when the request
+    /// carries neither parameter and no header is configured (nearly every
+    /// request, which then goes through in one pass over its query,
+    /// without allocating); else where to read the query from, the start
+    /// of its first named pair, or 0.
     ///
     /// Small and read in place, so that `call` stays small enough to be
     /// inlined, and nothing points into the request when it moves on.
     #[inline]
-    fn passes_through<B>(&self, req: &Request<B>) -> bool {
-        req.extensions().is_empty() && self.carries_nothing(req.uri())
-    }
-
-    /// Whether the request carries neither parameter, and no header is
-    /// configured.
-    #[inline]
-    fn carries_nothing(&self, uri: &Uri) -> bool {
-        self.policy.header.is_none()
-            && uri
-                .query()
-                .is_none_or(|query| !self.policy.names_any(query))
+    fn to_judge(&self, uri: &Uri) -> Option<usize> {
+        if self.policy.header.is_some() {
+            return Some(0);
+        }
+        self.policy.first_named(uri.query()?)
     }
 
     /// Every other request: verdicts reached elsewhere go, and the layer's
-    /// own is reached and acted on.
+    /// own is reached and acted on, the query read from `from`: where
+    /// `call` found the first named pair, or, when it stopped at the
+    /// extensions ([`UNREAD`]), where it is once they are gone. Out of
+    /// line, so that `call`, inlined where the request comes from, stays
+    /// as small as the hot path is.
+    #[inline(never)]
     fn call_judged<ReqBody, ResBody>(
         &mut self,
         mut req: Request<ReqBody>,
+        from: usize,
     ) -> ResponseFuture<S::Future, ResBody>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
         R: OnRefused<ResBody>,
     {
-        let extensions = req.extensions_mut();
-        if !extensions.is_empty() {
-            extensions.remove::<PortalTarget>();
-            extensions.remove::<PortalQuery>();
-            extensions.remove::<Refusal>();
-            // `passes_through` stopped at the extensions, before the
-            // query; without them, it has read the query and found
-            // something to judge, which need not be looked for again.
-            if self.carries_nothing(req.uri()) {
-                return ResponseFuture::inner(self.inner.call(req), false);
+        let from = match from {
+            UNREAD => {
+                let extensions = req.extensions_mut();
+                extensions.remove::<PortalTarget>();
+                extensions.remove::<PortalQuery>();
+                extensions.remove::<Refusal>();
+                // `call` stopped at the extensions, before the query: as
+                // `to_judge`, which is left to `call` alone so that it is
+                // inlined there.
+                if self.policy.header.is_some() {
+                    0
+                } else {
+                    match req.uri().query().and_then(|q| self.policy.first_named(q)) {
+                        Some(from) => from,
+                        None => return ResponseFuture::inner(self.inner.call(req), false),
+                    }
+                }
             }
-        }
+            from => from,
+        };
         let Judgment {
             refusal,
             no_referrer,
-        } = self.judge(&mut req);
+        } = self.judge(&mut req, from);
         let Some(refusal) = refusal else {
             return ResponseFuture::inner(self.inner.call(req), no_referrer);
         };
@@ -230,16 +254,22 @@ impl<S, R> PortalLink<S, R> {
 
 /// Removes every pair named by one of `policy`'s names from `uri`'s query
 /// (and the `?` with the last one), leaving the rest of the URI as it was.
+#[cfg_attr(not(any(test, feature = "axum")), allow(dead_code))]
 fn strip_from_uri(uri: &mut Uri, policy: &Policy) {
+    let Some(query) = uri.query() else {
+        return;
+    };
+    let kept = strip_params(query, policy.names(), policy.sought());
+    set_query(uri, &kept);
+}
+
+/// Replaces `uri`'s query with `kept` (and drops the `?` when it is
+/// empty), leaving the rest of the URI as it was.
+fn set_query(uri: &mut Uri, kept: &str) {
     let mut parts = std::mem::take(uri).into_parts();
     let Some(old) = parts.path_and_query.take() else {
         return;
     };
-    let kept = strip_params(
-        old.query().unwrap_or_default(),
-        policy.names(),
-        policy.firsts(),
-    );
     // Exactly sized: `Bytes` then takes the string's buffer as it is,
     // instead of allocating a header to share it.
     let query_len = if kept.is_empty() { 0 } else { 1 + kept.len() };
@@ -247,7 +277,7 @@ fn strip_from_uri(uri: &mut Uri, policy: &Policy) {
     rebuilt.push_str(old.path());
     if !kept.is_empty() {
         rebuilt.push('?');
-        rebuilt.push_str(&kept);
+        rebuilt.push_str(kept);
     }
     // Every byte comes from a path and query that parsed, so this parses; if
     // it ever did not, dropping the whole query is the safe way to fail.

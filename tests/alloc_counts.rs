@@ -60,6 +60,9 @@ const WITHOUT_LINK: &[(&str, &str)] = &[
     ("worst", "c_pairs_60k"),
     ("worst", "ampersands_60k"),
     ("worst", "escaped_names_60k"),
+    ("dense", "one_long"),
+    ("dense", "escapes_short"),
+    ("dense", "mixed_escapes_off"),
 ];
 
 #[test]
@@ -91,6 +94,12 @@ const WITH_LINK: &[(&str, &str)] = &[
     ("worst", "max_escapes_path"),
     ("worst", "max_dot_segments"),
     ("worst", "oversized_link"),
+    ("worst", "max_dotdot_segments"),
+    ("worst", "dotdot_8_then_query"),
+    ("worst", "short_labels_dotdot_8_then_query"),
+    ("dense", "link_repeated"),
+    ("dense", "kept_between"),
+    ("dense", "mixture"),
 ];
 
 /// The guide's link: the extension map (its box, its table, and the boxed

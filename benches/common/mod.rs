@@ -184,6 +184,67 @@ pub fn worst() -> Vec<Case> {
             "max_dot_segments",
             &link_query(&format!("https://{host}/{}", "./".repeat(room / 2))),
         ),
+        // Paths of many segments, each shape the URL parser treats its own
+        // way: refused for their number (rule 2), before the parse.
+        case(
+            "max_dotdot_segments",
+            &link_query(&format!("https://{host}/{}", "../".repeat(room / 3))),
+        ),
+        case(
+            "max_letter_segments",
+            &link_query(&format!("https://{host}/{}", "a/".repeat(room / 2))),
+        ),
+        case(
+            "max_empty_segments",
+            &link_query(&format!("https://{host}/{}", "/".repeat(room))),
+        ),
+        case(
+            "max_escaped_dot_segments",
+            &link_query(&format!("https://{host}/{}", "%2e%2E/".repeat(room / 7))),
+        ),
+        // The most segments a link may have, of the costliest shape, and
+        // the rest of the maximum length in one more, in the query or in
+        // the fragment; and after the costliest hosts.
+        case(
+            "dotdot_8_segments",
+            &link_query(&format!(
+                "https://{host}/{}{}",
+                "../".repeat(7),
+                "a".repeat(room - 21)
+            )),
+        ),
+        case(
+            "dotdot_8_then_query",
+            &link_query(&format!(
+                "https://{host}/{}x?{}",
+                "../".repeat(7),
+                "/".repeat(room - 23)
+            )),
+        ),
+        case(
+            "dotdot_8_then_fragment",
+            &link_query(&format!(
+                "https://{host}/{}x#{}",
+                "../".repeat(7),
+                "/".repeat(room - 23)
+            )),
+        ),
+        case("short_labels_dotdot_8_then_query", &{
+            let head = format!(
+                "https://{}PROABONO.COM/{}x?",
+                "A.".repeat(120),
+                "../".repeat(7)
+            );
+            link_query(&format!("{head}{}", "/".repeat(MAX_LINK - head.len())))
+        }),
+        case("upper_253_dotdot_8_then_query", &{
+            let head = format!(
+                "https://{}/{}x?",
+                long_host("", 'A', ".PROABONO.COM"),
+                "../".repeat(7)
+            );
+            link_query(&format!("{head}{}", "/".repeat(MAX_LINK - head.len())))
+        }),
         // A link far over the maximum: refused before it is decoded.
         case("oversized_link", &oversized_link_query()),
         case("query_60k", &long_query(LARGE_QUERY)),
@@ -198,12 +259,80 @@ pub fn worst() -> Vec<Case> {
     ]
 }
 
-/// The request named `name` in `group` (`typical`, `scaling` or `worst`).
+/// The length of the candidate-dense queries of 8 KiB (the largest request
+/// line most servers take), whose names end with `_8k`.
+pub const DENSE_SMALL: usize = 8 * 1024;
+
+/// Queries made only of pairs that could name a parameter, as an attacker
+/// would choose them: every spelling a form parser folds into `crylk` or
+/// `pa_query` (plain, upper- and lower-case escapes, `+`), names one byte
+/// short or long, empty and repeated parameters, and mixtures. Each is
+/// [`LARGE_QUERY`] bytes long, or [`DENSE_SMALL`] for the `_8k` ones:
+/// `scripts/bench.sh` divides by these to give instructions a byte.
+pub fn dense() -> Vec<Case> {
+    let units: &[(&'static str, &str)] = &[
+        // Too short to be a name: dropped a window at a time.
+        ("c_pairs", "&c"),
+        ("one_short", "&cryl"),
+        ("pa_one_short", "&pa_quer"),
+        // A byte too long, or off at the last byte.
+        ("one_long", "&crylkk"),
+        ("pa_one_long", "&pa_queryy"),
+        ("last_byte_off", "&crylx"),
+        ("plus_after", "&crylk+"),
+        ("plus_inside", "&cr+lk"),
+        ("escaped_nul_after", "&crylk%00"),
+        // Escaped spellings, upper and lower case, that are no name.
+        ("upper_escapes_long", "&%63%72%79%6C%6B%6B"),
+        ("lower_escapes_long", "&%63%72%79%6c%6b%6b"),
+        ("escapes_short", "&%63%72%79%6c"),
+        ("pa_escapes_long", "&%70%61%5F%71%75%65%72%79%79"),
+        ("mixed_escapes_off", "&%63ryl%6b%78=1"),
+        ("double_escape", "&%2563rylk"),
+        // Parameters, repeated: every pair is named and removed.
+        ("link_repeated", "&crylk"),
+        ("empty_link_repeated", "&crylk="),
+        ("short_link_repeated", "&crylk=x"),
+        ("pa_query_repeated", "&pa_query"),
+        ("upper_escaped_repeated", "&%63%72%79%6C%6B"),
+        ("lower_escaped_repeated", "&%63%72%79%6c%6b="),
+        ("plus_value_repeated", "&cryl%6B=+"),
+        ("both_repeated", "&crylk&pa_query="),
+        // Kept pairs between removed ones: the rest is copied around them.
+        ("kept_between", "&crylk&x"),
+        ("kept_between_escaped", "&cryl%6b=&a=1"),
+        // Everything at once.
+        (
+            "mixture",
+            "&crylkk&cryl&%63&c&pa_quer&crylk=&%70a_query&x=1",
+        ),
+    ];
+    let mut cases: Vec<Case> = units
+        .iter()
+        .map(|&(name, unit)| case(name, &filled(unit, LARGE_QUERY)))
+        .collect();
+    for (name, unit) in [
+        ("link_repeated_8k", "&crylk"),
+        ("escapes_short_8k", "&%63%72%79%6c"),
+        ("kept_between_8k", "&crylk&x"),
+        (
+            "mixture_8k",
+            "&crylkk&cryl&%63&c&pa_quer&crylk=&%70a_query&x=1",
+        ),
+    ] {
+        cases.push(case(name, &filled(unit, DENSE_SMALL)));
+    }
+    cases
+}
+
+/// The request named `name` in `group` (`typical`, `scaling`, `worst` or
+/// `dense`).
 pub fn uri(group: &str, name: &str) -> String {
     let cases = match group {
         "typical" => typical(),
         "scaling" => scaling(),
         "worst" => worst(),
+        "dense" => dense(),
         _ => panic!("no group {group}"),
     };
     cases
