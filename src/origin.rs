@@ -483,6 +483,10 @@ mod tests {
             canonical(&format!("https://*.{widest}")),
             format!("https://*.{widest}")
         );
+        // What the docs say is not detected: public suffixes of two labels.
+        for suffix in ["https://*.co.uk", "https://*.github.io"] {
+            assert_eq!(canonical(suffix), suffix);
+        }
         for too_long in [&long[long.len() - 252..], &long[..253]] {
             assert_eq!(
                 refused(&format!("https://*.{too_long}")),

@@ -196,7 +196,9 @@ pub(crate) fn read_params<'q, const N: usize>(
 }
 
 /// `query` without the pairs named by any of `names`, every other byte in
-/// its place, as [`read_params`] strips it.
+/// its place, as [`read_params`] strips it: for a URI other than the
+/// request's own (axum's `OriginalUri`).
+#[cfg(any(test, feature = "axum"))]
 pub(crate) fn strip_params<const N: usize>(
     query: &str,
     names: [&[u8]; N],

@@ -9,6 +9,7 @@ use tower_service::Service;
 
 use crate::future::ResponseFuture;
 use crate::policy::Policy;
+#[cfg(any(test, feature = "axum"))]
 use crate::query::strip_params;
 use crate::validate::{Accepted, Verdict};
 use crate::{Forward, OnRefused, PortalLinkLayer, PortalQuery, PortalTarget, Refusal};
@@ -254,7 +255,9 @@ impl<S, R> PortalLink<S, R> {
 
 /// Removes every pair named by one of `policy`'s names from `uri`'s query
 /// (and the `?` with the last one), leaving the rest of the URI as it was.
-#[cfg_attr(not(any(test, feature = "axum")), allow(dead_code))]
+// For axum's `OriginalUri`: the request's own URI is stripped as the
+// verdict reads it.
+#[cfg(any(test, feature = "axum"))]
 fn strip_from_uri(uri: &mut Uri, policy: &Policy) {
     let Some(query) = uri.query() else {
         return;

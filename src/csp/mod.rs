@@ -99,6 +99,8 @@
 //!     Html(format!(r#"<iframe src="{HOSTED_HOME}"></iframe>"#))
 //! }
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! let links = PortalLinkLayer::new().allowed_origins(["https://mon-app.via.proabono.com"]);
 //! let csp = links.csp().fallback(HOSTED_HOME).restrict_frames(true);
 //! let app: Router = Router::new()
@@ -106,7 +108,16 @@
 //!     .route("/Subscriptions", get(subscriptions).layer(csp))
 //!     .route("/health", get(|| async { "ok" }))
 //!     .layer(links);
-//! # let _ = app;
+//! # let (listener, addr) = test_support::listener().await;
+//! # tokio::spawn(async move { axum::serve(listener, app).await });
+//! # let page = test_support::get(addr, "/Subscriptions").await;
+//! # assert_eq!(
+//! #     page.headers()["content-security-policy"],
+//! #     "frame-src https://mon-app.via.proabono.com https://demo-eur.proabono.com",
+//! # );
+//! # let health = test_support::get(addr, "/health").await;
+//! # assert!(!health.headers().contains_key("content-security-policy"));
+//! # }
 //! ```
 //!
 //! A layer outside this one sees the response after it: an
@@ -176,10 +187,19 @@
 //!     (Extension(InlineScript::sha256(call)), Html(page))
 //! }
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! let links = PortalLinkLayer::new();
 //! let csp = links.csp().fallback("https://demo-eur.proabono.com/portal-anon").in_site();
 //! let app: Router = Router::new().route("/billing", get(billing).layer(csp)).layer(links);
-//! # let _ = app;
+//! # let (listener, addr) = test_support::listener().await;
+//! # tokio::spawn(async move { axum::serve(listener, app).await });
+//! # let page = test_support::get(addr, "/billing").await;
+//! # assert!(test_support::text(&page).contains("ProAbonoPortal.open("));
+//! # // No policy on the page: nothing to widen, and nothing restricted.
+//! # assert!(!page.headers().contains_key("content-security-policy"));
+//! # }
+//! # main();
 //! # }
 //! ```
 //!
