@@ -12,7 +12,7 @@ use crate::query::{decode_escape, read_params, Found, Params};
 use crate::{PortalQuery, PortalTarget, Refusal};
 
 /// What a request carries once validated.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Accepted {
     /// A link, from the query or the header.
     Target(PortalTarget),

@@ -1,0 +1,105 @@
+//! The other half of every page view: the customer's own links, from
+//! ProAbono's API Live (feature `api`).
+//!
+//! A page view without a valid e-mailed link frames the customer's
+//! `hosted-home` link (or, on an In-Site account, opens portal.js with the
+//! customer's query). ProAbono's API returns those links with the Customer
+//! object; they are per customer, they expire, and they can be revoked.
+//! [`Client`] fetches them, reads each with the rules and origins of the
+//! [`PortalLinkLayer`](crate::PortalLinkLayer) that reads `crylk`, caches
+//! them per customer, and keeps keys and links out of `Debug`, errors and
+//! logs.
+//!
+//! - [`Client::customer_links`]: `GET /v1/Customer?ReferenceCustomer=…`,
+//!   cached ([`DEFAULT_CACHE_TTL`], one call for any number of concurrent
+//!   lookups of a customer, failures not cached).
+//! - [`Client::upsert_customer`]: `POST /v1/Customer`, which ProAbono's
+//!   guide calls at every sign-in; its links replace the cached ones.
+//! - [`Client::revoke_links`]: `POST /v1/Customer/LinksRevokation`, and
+//!   the cached links dropped; [`Client::invalidate`] drops them alone.
+//!
+//! # A page, whole
+//!
+//! The e-mailed link when the layer accepted one; else the customer's
+//! `hosted-home`; else a page that still renders. The links the client
+//! returns passed the layer's origins, so the layer's
+//! [`csp`](crate::PortalLinkLayer::csp) already frames them: no
+//! [`fallback`](crate::PortalCspLayer::fallback) origin to add for them
+//! (only for a static URL outside the allowed origins).
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")] {
+//! use axum::{extract::State, response::Html, routing::get, Router};
+//! use tower_portal_link::api::{Client, Config};
+//! use tower_portal_link::{PortalLinkLayer, PortalTarget};
+//!
+//! async fn subscriptions(State(api): State<Client>, target: Option<PortalTarget>) -> Html<String> {
+//!     let customer = "cust-42"; // from the session, never from the request
+//!     let src = match target {
+//!         Some(target) => target.as_str().to_owned(),
+//!         None => match api.customer_links(customer).await {
+//!             Ok(links) => match links.hosted_home() {
+//!                 Ok(home) => home.as_str().to_owned(),
+//!                 Err(_) => return Html("<p>No portal for this account.</p>".into()),
+//!             },
+//!             // An outage: the page still renders.
+//!             Err(_) => return Html("<p>The portal is unavailable, try again soon.</p>".into()),
+//!         },
+//!     };
+//!     let src = src.replace('&', "&amp;").replace('"', "&quot;");
+//!     Html(format!(r#"<iframe src="{src}" height="700"></iframe>"#))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let layer = PortalLinkLayer::new();
+//! let api = Client::builder(Config::from_env()?).links_policy(&layer).build()?;
+//! let app = Router::new()
+//!     .route("/Subscriptions", get(subscriptions).layer(layer.csp()))
+//!     .with_state(api)
+//!     .layer(layer);
+//! # let _ = app; Ok(()) }
+//! # }
+//! ```
+//!
+//! # Resilience
+//!
+//! The HTTP client is a `tower::Service` (hyper-util's, over rustls, by
+//! default; [`ClientBuilder::transport`] takes another). Around it, as
+//! tower middleware: a concurrency limit ([`DEFAULT_CONCURRENCY`]), a
+//! per-attempt timeout ([`DEFAULT_TIMEOUT`]), and retries
+//! ([`DEFAULT_MAX_RETRIES`]) where ProAbono says to retry: `429` after its
+//! `Retry-After` when within [`DEFAULT_RETRY_AFTER_CAP`], `502`, `503`,
+//! `504` and connection errors, after a jittered exponential backoff;
+//! never another `4xx`, a `500`, a timeout or an oversized answer. The
+//! whole call is bounded by the overall deadline ([`DEFAULT_DEADLINE`]):
+//! a page view waits at most that long, then renders its fallback. Bodies
+//! are read up to [`DEFAULT_MAX_RESPONSE_BYTES`].
+//!
+//! # Secrets
+//!
+//! The agent and API keys, the links and the queries never appear in
+//! `Debug`, `Display`, errors or `tracing` events (with the `tracing`
+//! feature, one `DEBUG` event per call and a `WARN` per failure carry the
+//! operation, the error's code and the time taken). The `Authorization`
+//! header is marked sensitive.
+
+mod cache;
+mod client;
+mod config;
+mod error;
+mod links;
+mod reference;
+mod retry;
+mod secret;
+mod transport;
+
+pub use self::client::{
+    Client, ClientBuilder, NewCustomer, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL,
+    DEFAULT_CONCURRENCY, DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_AFTER_CAP, DEFAULT_TIMEOUT,
+};
+pub use self::config::{Config, ConfigError, ENV_AGENT_KEY, ENV_API_KEY, ENV_ENDPOINT};
+pub use self::error::ApiError;
+pub use self::links::{rel, CustomerLinks, LinkError, MAX_HREF};
+pub use self::reference::{CustomerRef, InvalidReference};
+pub use self::transport::ApiRequest;
