@@ -302,6 +302,10 @@ fn read_customer(res: &Response<Bytes>) -> Result<Vec<RawLink>, ApiError> {
         links: Option<Vec<RawLink>>,
     }
     match res.status() {
+        // An object: serde would also read a struct from an array.
+        status if status.is_success() && !starts_an_object(res.body()) => {
+            Err(ApiError::MalformedResponse)
+        }
         status if status.is_success() => serde_json::from_slice::<Customer>(res.body())
             .map(|customer| customer.links.unwrap_or_default())
             // Not the parser's message: it may quote the body.
@@ -317,6 +321,10 @@ fn read_customer(res: &Response<Bytes>) -> Result<Vec<RawLink>, ApiError> {
         }),
         status => Err(ApiError::UnexpectedStatus { status }),
     }
+}
+
+fn starts_an_object(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 impl ClientBuilder {
