@@ -248,6 +248,16 @@
 //! `<script>`, with the customer's HMAC-SHA256 hash computed from the
 //! portal secret.
 //!
+//! # The customer's own links
+//!
+//! A page view without a valid link frames the customer's `hosted-home`
+//! (or opens portal.js with an In-Site query). ProAbono's API returns those
+//! links with the Customer object; they are per customer, and they expire.
+//! With the `api` feature, `api::Client` fetches them, reads each with the
+//! layer's rules and origins, caches them a minute per customer, and
+//! renders nothing of them in `Debug`, errors or logs. The `api` module
+//! shows the whole page, served.
+//!
 //! # Options
 //!
 //! [`PortalLinkLayer::new`] accepts `https` links to `proabono.com` and its
@@ -397,6 +407,9 @@
 //!   Count them with [`observe_refusals`](PortalLinkLayer::observe_refusals).
 //! - `in-site`: [`InSite`] and `InlineScript::sha256`, with RustCrypto's
 //!   `hmac` and `sha2`.
+//! - `api`: the `api` module, a client for the customer's links from
+//!   ProAbono's API Live, on tower, hyper-util, rustls (`ring`) and moka.
+//!   Nothing in the layer's request path uses it.
 //!
 //! # Bounds
 //!
@@ -467,7 +480,7 @@ pub use crate::in_site::{InSite, InSiteError, PortalOpen};
 use crate::policy::Policy;
 
 /// The README's examples, run as doctests.
-#[cfg(all(doctest, feature = "axum"))]
+#[cfg(all(doctest, feature = "axum", feature = "api"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 

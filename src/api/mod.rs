@@ -21,43 +21,72 @@
 //! # A page, whole
 //!
 //! The e-mailed link when the layer accepted one; else the customer's
-//! `hosted-home`; else a page that still renders. The links the client
-//! returns passed the layer's origins, so the layer's
-//! [`csp`](crate::PortalLinkLayer::csp) already frames them: no
-//! [`fallback`](crate::PortalCspLayer::fallback) origin to add for them
-//! (only for a static URL outside the allowed origins).
+//! `hosted-home`; else a page that still renders. The client reads the
+//! links with the layer's rules and origins
+//! ([`links_policy`](ClientBuilder::links_policy)), so the layer's
+//! [`csp`](crate::PortalLinkLayer::csp) already frames every link it
+//! returns: no [`fallback`](crate::PortalCspLayer::fallback) origin to add
+//! for them (only for a static URL outside the allowed origins).
 //!
-//! ```no_run
+//! ```
 //! # #[cfg(feature = "axum")] {
-//! use axum::{extract::State, response::Html, routing::get, Router};
+//! use axum::extract::{Request, State};
+//! use axum::{response::Html, routing::get, Router, ServiceExt};
+//! use tower::Layer;
 //! use tower_portal_link::api::{Client, Config};
 //! use tower_portal_link::{PortalLinkLayer, PortalTarget};
 //!
-//! async fn subscriptions(State(api): State<Client>, target: Option<PortalTarget>) -> Html<String> {
+//! async fn page(State(api): State<Client>, link: Option<PortalTarget>) -> Html<String> {
 //!     let customer = "cust-42"; // from the session, never from the request
-//!     let src = match target {
-//!         Some(target) => target.as_str().to_owned(),
+//!     let src = match link {
+//!         Some(link) => link,
 //!         None => match api.customer_links(customer).await {
 //!             Ok(links) => match links.hosted_home() {
-//!                 Ok(home) => home.as_str().to_owned(),
+//!                 Ok(home) => home.clone(),
+//!                 // No `hosted-home` for this customer, or a refused one.
 //!                 Err(_) => return Html("<p>No portal for this account.</p>".into()),
 //!             },
-//!             // An outage: the page still renders.
-//!             Err(_) => return Html("<p>The portal is unavailable, try again soon.</p>".into()),
+//!             // ProAbono down or slow: the page still renders, in time.
+//!             Err(_) => return Html("<p>The portal is unavailable.</p>".into()),
 //!         },
 //!     };
-//!     let src = src.replace('&', "&amp;").replace('"', "&quot;");
+//!     let src = src.as_str().replace('&', "&amp;").replace('"', "&quot;");
 //!     Html(format!(r#"<iframe src="{src}" height="700"></iframe>"#))
 //! }
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let stand_in = test_support::api_live::ApiLive::start().await;
+//! # let pem = std::env::temp_dir().join(format!("api-doc-{}.pem", stand_in.addr().port()));
+//! # std::fs::write(&pem, stand_in.cert_pem())?;
+//! # std::env::set_var("SSL_CERT_FILE", &pem);
+//! # std::env::set_var("PROABONO_API_ENDPOINT", stand_in.endpoint());
+//! # std::env::set_var("PROABONO_AGENT_KEY", test_support::api_live::AGENT_KEY);
+//! # std::env::set_var("PROABONO_API_KEY", test_support::api_live::API_KEY);
 //! let layer = PortalLinkLayer::new();
 //! let api = Client::builder(Config::from_env()?).links_policy(&layer).build()?;
-//! let app = Router::new()
-//!     .route("/Subscriptions", get(subscriptions).layer(layer.csp()))
-//!     .with_state(api)
-//!     .layer(layer);
-//! # let _ = app; Ok(()) }
+//! let router = Router::new()
+//!     .route("/Subscriptions", get(page).layer(layer.csp()))
+//!     .with_state(api.clone());
+//! let app = layer.layer(router);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let addr = listener.local_addr()?;
+//! # tokio::spawn(async move {
+//! axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
+//! # });
+//! # let home = stand_in.hosted_home("cust-42").unwrap();
+//! # let res = test_support::get(addr, "/Subscriptions").await;
+//! # assert!(test_support::text(&res).contains(&home));
+//! # let guide = format!("/Subscriptions?crylk={}", test_support::GUIDE_CRYLK);
+//! # assert!(test_support::text(&test_support::get(addr, &guide).await).contains(test_support::GUIDE_LINK));
+//! # stand_in.fail_always(Some(test_support::api_live::Fault::Status(503)));
+//! # api.invalidate("cust-42").await;
+//! # let res = test_support::get(addr, "/Subscriptions").await;
+//! # assert_eq!(res.status(), 200);
+//! # assert!(test_support::text(&res).contains("unavailable"));
+//! # std::fs::remove_file(pem)?;
+//! # Ok(())
+//! # }
 //! # }
 //! ```
 //!

@@ -1,10 +1,13 @@
 //! README.md's Install and Usage, as a user copies them: the program in
 //! `src/main.rs` must be the README's, the dependencies the README lists
-//! must be this crate's, and the program must serve the portal page over
-//! 127.0.0.1: the guide's link in the iframe, `evilproabono.com` refused.
+//! must be this crate's, and the program must serve the whole portal page
+//! over 127.0.0.1, against a stand-in for ProAbono's API Live over TLS: the
+//! guide's link in the iframe, `evilproabono.com` refused and the
+//! customer's `hosted-home` instead, and a page still when the API is down.
 
 use std::process::Stdio;
 
+use test_support::api_live::{ApiLive, Fault, AGENT_KEY, API_KEY, DEMO_CUSTOMER};
 use test_support::{bounded, get, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -57,14 +60,22 @@ fn the_readme_installs_what_the_program_uses() {
     }
 }
 
-#[tokio::test]
-async fn the_program_serves_the_portal_page() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_quick-start"))
+/// The program, started with `env`, and the address it serves.
+async fn start(env: &[(&str, &str)]) -> (tokio::process::Child, std::net::SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quick-start"));
+    command
         .env("PORT", "0")
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the program");
+        .kill_on_drop(true);
+    for name in [
+        "PROABONO_API_ENDPOINT",
+        "PROABONO_AGENT_KEY",
+        "PROABONO_API_KEY",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let mut server = command.spawn().expect("start the program");
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let line = bounded(lines.next_line()).await.unwrap().expect("a line");
     let addr = line
@@ -72,7 +83,32 @@ async fn the_program_serves_the_portal_page() {
         .expect("the address")
         .parse()
         .unwrap();
+    (server, addr)
+}
 
+/// A stand-in for API Live, and the program's environment to reach it: its
+/// endpoint and keys, and `SSL_CERT_FILE` holding its certificate, the only
+/// root the program then trusts.
+async fn stand_in() -> (ApiLive, Vec<(&'static str, String)>, std::path::PathBuf) {
+    let api = ApiLive::start().await;
+    let pem = std::env::temp_dir().join(format!("quick-start-{}.pem", api.addr().port()));
+    std::fs::write(&pem, api.cert_pem()).unwrap();
+    let env = vec![
+        ("PROABONO_API_ENDPOINT", api.endpoint()),
+        ("PROABONO_AGENT_KEY", AGENT_KEY.to_owned()),
+        ("PROABONO_API_KEY", API_KEY.to_owned()),
+        ("SSL_CERT_FILE", pem.display().to_string()),
+    ];
+    (api, env, pem)
+}
+
+#[tokio::test]
+async fn the_program_serves_the_whole_page() {
+    let (api, env, pem) = stand_in().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (mut server, addr) = start(&env).await;
+
+    // The e-mailed link, without a call to the API.
     let res = get(addr, &format!("/Subscriptions?crylk={GUIDE_CRYLK}")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
@@ -82,7 +118,10 @@ async fn the_program_serves_the_portal_page() {
         "{}",
         text(&res)
     );
+    assert_eq!(api.count(), 0);
 
+    // No link, or a refused one: the customer's `hosted-home`, one call.
+    let home = api.hosted_home(DEMO_CUSTOMER).unwrap();
     for uri in [
         format!("/Subscriptions?crylk={EVIL_CRYLK}"),
         "/Subscriptions".to_owned(),
@@ -90,11 +129,33 @@ async fn the_program_serves_the_portal_page() {
         let res = get(addr, &uri).await;
         assert_eq!(res.status(), 200);
         let page = text(&res);
-        assert!(
-            page.contains(r#"src="https://demo-eur.proabono.com/portal-anon""#),
-            "{page}"
-        );
+        assert!(page.contains(&format!(r#"src="{home}""#)), "{page}");
         assert!(!page.contains("evil"), "{page}");
     }
+    assert_eq!(api.count(), 1, "the links are cached");
     server.kill().await.unwrap();
+
+    // ProAbono down: the page still renders, within the client's deadline.
+    let (mut server, addr) = start(&env).await;
+    api.fail_always(Some(Fault::Reset));
+    let started = std::time::Instant::now();
+    let res = get(addr, "/Subscriptions").await;
+    assert_eq!(res.status(), 200);
+    assert!(text(&res).contains("unavailable"), "{}", text(&res));
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    server.kill().await.unwrap();
+    std::fs::remove_file(pem).unwrap();
+}
+
+#[tokio::test]
+async fn the_program_says_what_it_misses() {
+    let output = Command::new(env!("CARGO_BIN_EXE_quick-start"))
+        .env("PORT", "0")
+        .env_remove("PROABONO_API_ENDPOINT")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PROABONO_API_ENDPOINT"), "{stderr}");
 }
