@@ -252,6 +252,8 @@ async fn start_page_with(env: &[(&str, &str)]) -> (Child, SocketAddr) {
     ] {
         command.env_remove(setting);
     }
+    // The static fallback: these pages call no API.
+    command.env("PROABONO_API", "off");
     command.env("PORT", "0").envs(env.iter().copied());
     let (child, addr) = spawn_until("the example page", command, "listening on http://").await;
     let addr = addr
