@@ -41,7 +41,8 @@ for step in "${steps[@]}"; do
         ;;
     criterion)
         rm -rf "$target_dir/criterion"
-        cargo bench --bench layer
+        # `api`: the `api` group, a page view's cache hit.
+        cargo bench --bench layer --features api
         ;;
     *)
         echo "bench.sh: unknown step $step (alloc, instructions or criterion)" >&2
@@ -158,6 +159,11 @@ if "dense" in order:
     for case, layer in rows:
         a_byte = f"{layer / size(case):.2f}" if layer is not None else "–"
         print(f"| {case} | {size(case):,} | {num(layer)} | {a_byte} |")
+
+cache_hit = ns("api", "client", "cache_hit")
+if cache_hit is not None:
+    print("\n## api: a page view's customer links, cached\n")
+    print(f"`Client::customer_links` on a cache hit, polled once: {time(cache_hit)}.")
 
 alloc = re.findall(r"^test result: .*$", read("alloc.txt"), re.M)
 if alloc:

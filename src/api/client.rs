@@ -27,9 +27,11 @@ use crate::PortalLinkLayer;
 
 /// The per-call timeout by default: one attempt, connection and body
 /// included.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1500);
-/// The overall deadline by default: every attempt and wait of one call.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The overall deadline by default: every attempt and wait of one call,
+/// the wait for a slot of the concurrency limit included. The longest a
+/// page view waits for the customer's links.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
 /// Retries after the first attempt, by default.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 /// The longest `Retry-After` the client waits, by default; a longer one

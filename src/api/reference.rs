@@ -7,9 +7,10 @@ use std::fmt;
 /// reaches the API, nor a cache key.
 ///
 /// ProAbono's rules: at most 50 characters and none of `< > ; " = ? &`.
-/// This type also refuses an empty reference, control characters (a
-/// reference is written into logs and back-office screens) and leading or
-/// trailing whitespace (a reference read from a form or a file with a
+/// This type also refuses an empty reference, control characters, line
+/// separators, zero-width and bidirectional controls (a reference is
+/// written into logs and back-office screens), and leading or trailing
+/// whitespace (a reference read from a form or a file with a
 /// stray space or newline would name another customer).
 ///
 /// ```
@@ -39,10 +40,9 @@ impl CustomerRef {
         if reference.len() > 4 * Self::MAX_CHARS || reference.chars().count() > Self::MAX_CHARS {
             return Err(InvalidReference::TooLong);
         }
-        if reference
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '<' | '>' | ';' | '"' | '=' | '?' | '&'))
-        {
+        if reference.chars().any(|c| {
+            c.is_control() || invisible(c) || matches!(c, '<' | '>' | ';' | '"' | '=' | '?' | '&')
+        }) {
             return Err(InvalidReference::ForbiddenCharacter);
         }
         if reference.trim() != reference {
@@ -55,6 +55,18 @@ impl CustomerRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that change how the text around them reads without showing:
+/// line and paragraph separators, zero-width and bidirectional controls.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 impl AsRef<str> for CustomerRef {
@@ -87,7 +99,8 @@ pub enum InvalidReference {
     Empty,
     /// The reference has more than [`CustomerRef::MAX_CHARS`] characters.
     TooLong,
-    /// The reference holds one of `< > ; " = ? &` or a control character.
+    /// The reference holds one of `< > ; " = ? &`, a control character, a
+    /// line separator, or a zero-width or bidirectional control.
     ForbiddenCharacter,
     /// The reference starts or ends with whitespace.
     Whitespace,
