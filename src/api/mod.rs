@@ -104,6 +104,17 @@
 //! a page view waits at most that long, then renders its fallback. Bodies
 //! are read up to [`DEFAULT_MAX_RESPONSE_BYTES`].
 //!
+//! # TLS
+//!
+//! By default the client speaks HTTP/1.1 over rustls (`ring`), and trusts
+//! the platform's root certificates, read once when the client is built
+//! (`rustls-native-certs`: when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set,
+//! their certificates instead). [`ClientBuilder::tls_config`] takes a rustls
+//! configuration of your own (a private CA), and
+//! [`ClientBuilder::transport`] any `tower::Service` of `http` requests (a
+//! proxy). The endpoint is `https`: plain `http` only through
+//! [`Config::plain_http`], for a local test server.
+//!
 //! # Secrets
 //!
 //! The agent and API keys, the links and the queries never appear in

@@ -97,8 +97,8 @@ fn verdict(result: &Result<Response<Bytes>, BoxError>, cap: Duration) -> Verdict
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not read: the backoff
-/// applies instead). At most one field, digits only.
+/// `Retry-After`: seconds, or an HTTP date (a date in the past is no
+/// wait). At most one field; anything else is no `Retry-After`.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let mut values = headers.get_all(RETRY_AFTER).iter();
     let value = values.next()?;
@@ -106,10 +106,23 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return None;
     }
     let value = value.to_str().ok()?.trim();
-    if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty() || value.len() > 64 {
         return None;
     }
-    value.parse().ok().map(Duration::from_secs)
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // More than 10 digits is more than three centuries: no wait a
+        // caller wants, and `u64` parsing stays in range.
+        return if value.len() > 10 {
+            Some(Duration::MAX)
+        } else {
+            value.parse().ok().map(Duration::from_secs)
+        };
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 impl tower::retry::Policy<ApiRequest, Response<Bytes>, BoxError> for RetryPolicy {
@@ -184,8 +197,13 @@ mod tests {
         assert_eq!(h(&[]), None);
         assert_eq!(h(&["-1"]), None);
         assert_eq!(h(&["1.5"]), None);
-        assert_eq!(h(&["99999999999999999999"]), None);
-        assert_eq!(h(&["Wed, 21 Oct 2015 07:28:00 GMT"]), None);
+        assert_eq!(h(&["99999999999999999999"]), Some(Duration::MAX));
+        // A date in the past: no wait; in the future: until then.
+        assert_eq!(h(&["Wed, 21 Oct 2015 07:28:00 GMT"]), Some(Duration::ZERO));
+        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+        let wait = h(&[&httpdate::fmt_http_date(later)]).unwrap();
+        assert!(wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600));
+        assert_eq!(h(&["tomorrow"]), None);
         assert_eq!(h(&["1", "2"]), None);
     }
 }
