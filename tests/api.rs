@@ -293,6 +293,7 @@ async fn malformed_and_oversized_answers() {
             Fault::Raw(200, "{\"Links\": [".repeat(5_000)),
             ApiError::MalformedResponse,
         ),
+        (Fault::Raw(200, many_links(65)), ApiError::MalformedResponse),
         (
             Fault::Oversized(1 << 20),
             ApiError::ResponseTooLarge { max: 64 * 1024 },
@@ -310,6 +311,10 @@ async fn malformed_and_oversized_answers() {
         );
         assert_eq!(api.count() - before, 1, "{expected:?} is not retried");
     }
+    api.fail_next(Fault::Raw(200, many_links(64)));
+    let links = client.customer_links(DEMO_CUSTOMER).await.unwrap();
+    assert_eq!(links.rels().count(), 64);
+    client.invalidate(DEMO_CUSTOMER).await;
     // A customer without links is a customer, not a malformed answer.
     api.fail_next(Fault::Raw(
         200,
@@ -317,6 +322,18 @@ async fn malformed_and_oversized_answers() {
     ));
     let links = client.customer_links(DEMO_CUSTOMER).await.unwrap();
     assert_eq!(links.hosted_home(), Err(LinkError::Missing));
+}
+
+/// A Customer object with `n` links of distinct rels.
+fn many_links(n: usize) -> String {
+    let links: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"rel": "r{i}", "href": "https://demo-eur.proabono.com/portal-auth/t{i}"}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"Links": [{}]}}"#, links.join(","))
 }
 
 #[tokio::test]

@@ -296,6 +296,9 @@ fn encode(reference: &CustomerRef) -> impl fmt::Display + '_ {
     utf8_percent_encode(reference.as_str(), NON_ALPHANUMERIC)
 }
 
+/// The most links a Customer object may carry.
+const MAX_LINKS: usize = 64;
+
 /// The Customer object's `Links`, or the error its status says.
 fn read_customer(res: &Response<Bytes>) -> Result<Vec<RawLink>, ApiError> {
     #[derive(Deserialize)]
@@ -310,8 +313,12 @@ fn read_customer(res: &Response<Bytes>) -> Result<Vec<RawLink>, ApiError> {
         }
         status if status.is_success() => serde_json::from_slice::<Customer>(res.body())
             .map(|customer| customer.links.unwrap_or_default())
+            .ok()
+            // A Customer has a handful of links: a list longer than the
+            // bound is no Customer, and would cost the page its reading.
+            .filter(|links| links.len() <= MAX_LINKS)
             // Not the parser's message: it may quote the body.
-            .map_err(|_| ApiError::MalformedResponse),
+            .ok_or(ApiError::MalformedResponse),
         StatusCode::UNAUTHORIZED => Err(ApiError::Unauthorized),
         StatusCode::FORBIDDEN => Err(ApiError::WrongSegmentOrEnvironment),
         StatusCode::NOT_FOUND => Err(ApiError::UnknownCustomer),
@@ -358,7 +365,8 @@ impl ClientBuilder {
 
     /// The default transport with this rustls configuration (a private
     /// CA, client certificates) instead of the platform's roots. Its ALPN
-    /// list is replaced: the client speaks HTTP/1.1.
+    /// list is replaced: the client speaks HTTP/1.1. A
+    /// [`transport`](Self::transport) of your own replaces both.
     pub fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
         self.tls = Some(tls);
         self

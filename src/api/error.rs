@@ -49,7 +49,8 @@ pub enum ApiError {
     /// The call took longer than the per-call timeout, or the retries
     /// longer than the overall deadline.
     TimedOut,
-    /// The answer is not the JSON object the call returns.
+    /// The answer is not the JSON object the call returns, or its `Links`
+    /// holds more than 64 entries (a Customer has a handful).
     MalformedResponse,
     /// The answer's body is longer than the client reads.
     ResponseTooLarge {

@@ -90,6 +90,11 @@
 //! # }
 //! ```
 //!
+//! On an In-Site account, the customer's queries come the same way:
+//! `links.query(rel::INSITE_COLLECTION_OFFERS)` is a
+//! [`PortalQuery`](crate::PortalQuery) for `ProAbonoPortal.open({query})`
+//! (with the `in-site` feature, `InSite::open_for(customer).query(&query)`).
+//!
 //! # Resilience
 //!
 //! The HTTP client is a `tower::Service` (hyper-util's, over rustls, by
