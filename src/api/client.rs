@@ -179,8 +179,10 @@ impl Client {
     /// issued for the customer (new ones come with the next read), and
     /// drops the cached ones, before the call and after it.
     ///
-    /// A lookup already in flight when the call starts may still cache
-    /// the links it read; they are dropped when the revocation returns.
+    /// A lookup already in flight may still cache the links it read if it
+    /// ends after the revocation: ProAbono no longer honours them, and the
+    /// cache's lifetime bounds how long the page frames them
+    /// ([`invalidate`](Self::invalidate) drops them at once).
     ///
     /// # Errors
     ///
