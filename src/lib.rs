@@ -293,15 +293,22 @@
 //!
 //! # Response headers
 //!
-//! The layer writes one header, and only on the response to a request whose
-//! URL carried a link or an In-Site query (forwarded, refused, [`BadRequest`]
-//! or [`refusal_response`](PortalLinkLayer::refusal_response)): **its
-//! `Referrer-Policy` is kept when the policy a browser reads from it already
-//! sends no path and no query (`no-referrer`, `origin`, `strict-origin`),
-//! and replaced by `no-referrer` otherwise** — no header, `same-origin`,
-//! `unsafe-url`, an empty or invalid value, and several fields whose last
-//! recognised token is any other. Responses to other requests are left as
-//! they are. [`PortalCspLayer`] has its own rule ([`csp`] module).
+//! The layer writes one header, `Referrer-Policy`, and the rule fits in one
+//! sentence: **the application's `Referrer-Policy` is kept only when the
+//! response carries exactly one such field and its whole value is, byte for
+//! byte, `no-referrer`, `origin` or `strict-origin`; anything else becomes
+//! one `no-referrer`.**
+//!
+//! "Anything else" includes no header, `same-origin`, `unsafe-url`, a list
+//! (`no-referrer, x1`), another letter case, and several fields. Chromium
+//! ignores a list it does not fully understand and falls back to a default
+//! that sends the link to the page's own server: so the rule reads no list.
+//!
+//! The rule applies only to the response to a request whose URL carried a
+//! link or an In-Site query: forwarded, refused, [`BadRequest`] or
+//! [`refusal_response`](PortalLinkLayer::refusal_response). Other responses
+//! are left as they are. [`PortalCspLayer`] has its own rule ([`csp`]
+//! module).
 //!
 //! # The rules: the security model
 //!
