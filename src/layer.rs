@@ -126,11 +126,12 @@ impl<R> PortalLinkLayer<R> {
     /// for clients that cannot put it in the query, such as gRPC and
     /// gRPC-web clients posting to `/package.Service/Method`.
     ///
-    /// The header holds what the query parameter would (the link,
-    /// percent-encoded) and is decoded and validated by the same rules. It
-    /// must appear at most once, and when the query carries a link too, both
-    /// must validate to the same link, or the request is refused as
-    /// [`Refusal::Ambiguous`].
+    /// The header holds what the query parameter would: the link,
+    /// percent-encoded. It is decoded and validated by the same rules, and
+    /// must appear at most once. When the query carries a link too, both
+    /// must validate to the same link. Anything else is refused as
+    /// [`Refusal::Ambiguous`]: two different links, one refused, or both
+    /// refused.
     ///
     /// ```
     /// use http::HeaderName;

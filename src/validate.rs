@@ -106,10 +106,11 @@ impl Policy {
             (None, Some(h)) => validate(h),
             // Both carry a link: they must name the same portal page, or a
             // client could show one thing to this layer and another to a
-            // handler that reads the other source.
+            // handler that reads the other source. Anything else, two
+            // refused links included, is one answer: ambiguous, as rule 1
+            // says of a parameter given twice.
             (Some(q), Some(h)) => match (validate(q), validate(h)) {
                 (Ok(q), Ok(h)) if q == h => Ok(q),
-                (Err(refusal), Err(_)) => Err(refusal),
                 _ => Err(Refusal::Ambiguous),
             },
         })
