@@ -519,7 +519,7 @@ mod tests {
     #[test]
     fn invalid_origins_are_refused_at_configuration() {
         let error = PortalLinkLayer::new()
-            .try_allow_origin("https://1.2.3.4")
+            .try_allow_origin("http://127.1:3001")
             .unwrap_err();
         assert_eq!(error.kind(), crate::InvalidOriginKind::IpAddress);
         let panic =

@@ -175,7 +175,13 @@ impl Policy {
             host.make_ascii_lowercase();
         }
         let url = Url::parse(link).map_err(|_| Refusal::ParserMismatch)?;
-        let same_host = matches!(url.host(), Some(Host::Domain(h)) if h == &link[host]);
+        // An IPv4 host is allowed only as an origin's exact dotted
+        // decimal, the form the parser serializes: it must read it so.
+        let same_host = match url.host() {
+            Some(Host::Domain(h)) => h == &link[host],
+            Some(Host::Ipv4(addr)) => addr.to_string() == link[host],
+            _ => false,
+        };
         if url.scheme() != scheme.name()
             || !same_host
             || url.port() != port
