@@ -256,14 +256,15 @@
 //!
 //! - [`allowed_origins`](PortalLinkLayer::allowed_origins) replaces the
 //!   origins links may point at, [`allow_origin`](PortalLinkLayer::allow_origin)
-//!   adds one (each with a `try_` version that returns an error instead of
-//!   panicking). Origins are Content-Security-Policy source expressions
-//!   ([`OriginPattern`]): each keeps its own scheme and port, so
-//!   `.allow_origin("http://localhost:3000")` for a local sandbox allows
-//!   `http` and port 3000 on `localhost` only. A `*.` wildcard is refused
-//!   on a single label (`*.com`) and on a domain with no room for a
-//!   subdomain; public suffixes (`*.co.uk`, `*.github.io`) are **not**
-//!   detected, so never write a wildcard over a domain you do not control.
+//!   adds one. Each has a `try_` version that returns an error instead of
+//!   panicking. Origins are Content-Security-Policy source expressions
+//!   ([`OriginPattern`]), each with its own scheme and port:
+//!   `.allow_origin("http://localhost:3000")` allows `http` and port 3000
+//!   on `localhost` only. For local development an exact IPv4 origin works
+//!   too (`http://127.0.0.1:3000`); IPv6 does not (use `localhost`). A
+//!   `*.` wildcard is refused on a single label (`*.com`). Public suffixes
+//!   (`*.co.uk`, `*.github.io`) are **not** detected: never write a
+//!   wildcard over a domain you do not control.
 //! - [`link_parameter`](PortalLinkLayer::link_parameter) and
 //!   [`in_site_parameter`](PortalLinkLayer::in_site_parameter) rename the
 //!   query parameters (`crylk`, `pa_query`); one name for both is refused.
@@ -450,7 +451,10 @@ mod axum;
 #[cfg(feature = "in-site")]
 mod in_site;
 
-pub use crate::csp::{InlineScript, PortalCspLayer};
+// `csp` is a public module too: without `inline`, rustdoc would list these
+// under "Re-exports" only, not with the crate's other types.
+#[doc(inline)]
+pub use crate::csp::{InlineScript, InvalidCspSource, InvalidCspSourceKind, PortalCspLayer};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
 pub use crate::on_refused::{BadRequest, Forward, OnRefused, RespondWith};
