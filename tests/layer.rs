@@ -351,9 +351,10 @@ fn rule_7_whatwg_parser_agrees() {
 
     // Numeric hosts are IPv4 addresses to WHATWG parsers, not the domain
     // names an allow-list compares: such patterns are refused when the
-    // layer is configured, so no numeric link can ever match one.
+    // layer is configured, but for the one spelling a parser leaves as it
+    // is (`127.0.0.1`, `an_ipv4_origin_matches_its_dotted_decimal_only`).
     for pattern in [
-        "https://127.0.0.1",
+        "https://127.1",
         "https://2130706433",
         "https://*.example.0x10",
         "https://[::1]",
