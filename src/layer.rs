@@ -164,6 +164,11 @@ impl<R> PortalLinkLayer<R> {
     /// `http://localhost:3000/...` and no other `http` link, and no other
     /// port on any other host.
     ///
+    /// For local development the host may also be an IPv4 address in
+    /// dotted decimal (`http://127.0.0.1:3000`). It matches only links that
+    /// write it the same way, never `127.1`. IPv6 is refused: CSP cannot
+    /// name it, so use `localhost`.
+    ///
     /// The default list, `https://proabono.com` and
     /// `https://*.proabono.com`, accepts the pages of every business on
     /// ProAbono. To accept only your own, replace it with
@@ -181,7 +186,7 @@ impl<R> PortalLinkLayer<R> {
     ///
     /// # Panics
     ///
-    /// If `origin` is not a valid pattern (an IP address, userinfo, a path,
+    /// If `origin` is not a valid pattern (an IPv6 address, userinfo, a path,
     /// another scheme, a wildcard that would match too much...): the message
     /// names the pattern and why. For configuration read at run time, use
     /// [`try_allow_origin`](Self::try_allow_origin).
