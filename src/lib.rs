@@ -423,7 +423,7 @@
 //! - `in-site`: [`InSite`] and `InlineScript::sha256`, with RustCrypto's
 //!   `hmac` and `sha2`.
 //! - `api`: the `api` module, a client for the customer's links from
-//!   ProAbono's API Live, on tower, hyper-util, rustls (`ring`) and moka.
+//!   ProAbono's API Live, on tower, hyper-util, rustls (`aws-lc-rs`) and moka.
 //!   Nothing in the layer's request path uses it.
 //!
 //! # Bounds

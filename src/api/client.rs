@@ -369,6 +369,33 @@ impl ClientBuilder {
     /// CA, client certificates) instead of the platform's roots. Its ALPN
     /// list is replaced: the client speaks HTTP/1.1. A
     /// [`transport`](Self::transport) of your own replaces both.
+    ///
+    /// Build it with `tower_portal_link::api::rustls`, the rustls this
+    /// module re-exports: the version the client takes. The crate enables
+    /// rustls's `aws_lc_rs` crypto provider and no other, so
+    /// `ClientConfig::builder()` picks that one; if your application also
+    /// enables rustls's `ring`, `builder()` panics unless you install a
+    /// default provider first. Naming the provider, as below, works either
+    /// way.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_portal_link::api::{rustls, Client, Config};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// // roots.add(your_ca_certificate)?;
+    /// let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    /// let tls = rustls::ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let config = Config::new("https://api-42.proabono.com", "agent", "key")?;
+    /// let api = Client::builder(config).tls_config(tls).build()?;
+    /// # drop(api);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
         self.tls = Some(tls);
         self

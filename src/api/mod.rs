@@ -111,11 +111,13 @@
 //!
 //! # TLS
 //!
-//! By default the client speaks HTTP/1.1 over rustls (`ring`), and trusts
-//! the platform's root certificates, read once when the client is built
-//! (`rustls-native-certs`: when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set,
-//! their certificates instead). [`ClientBuilder::tls_config`] takes a rustls
-//! configuration of your own (a private CA), and
+//! By default the client speaks HTTP/1.1 over rustls (its `aws-lc-rs`
+//! crypto provider), and trusts the platform's root certificates, read
+//! once when the client is built (`rustls-native-certs`: when
+//! `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, their certificates instead).
+//! [`ClientBuilder::tls_config`] takes a rustls configuration of your own
+//! (a private CA), built with the rustls this module re-exports
+//! (`tower_portal_link::api::rustls`), and
 //! [`ClientBuilder::transport`] any `tower::Service` of `http` requests (a
 //! proxy). The endpoint is `https`: plain `http` only through
 //! [`Config::plain_http`], for a local test server.
@@ -148,3 +150,8 @@ pub use self::error::ApiError;
 pub use self::links::{rel, CustomerLinks, LinkError, MAX_HREF};
 pub use self::reference::{CustomerRef, InvalidReference};
 pub use self::transport::ApiRequest;
+
+/// The rustls the client is built on: build the configuration of
+/// [`ClientBuilder::tls_config`] with it, and it is the version the client
+/// takes, whatever rustls your own manifest names.
+pub use rustls;

@@ -83,7 +83,7 @@ where
 }
 
 /// The default transport: hyper-util's pooled client over HTTP/1.1, with
-/// rustls (`ring`) and `tls` (the platform's roots by default).
+/// rustls (`aws-lc-rs`) and `tls` (the platform's roots by default).
 pub(crate) fn https(
     tls: Option<rustls::ClientConfig>,
 ) -> Result<
@@ -97,8 +97,11 @@ pub(crate) fn https(
             tls.alpn_protocols.clear();
             builder.with_tls_config(tls)
         }
+        // aws-lc-rs, not ring: rustls deprecates ring's provider (no
+        // post-quantum key exchange). Named, not the process default, which
+        // is ambiguous when an application enables ring too.
         None => builder
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
             .map_err(|_| ConfigError::NoRootCertificates)?,
     };
     // `http` is refused by the configuration unless explicitly allowed.

@@ -150,7 +150,7 @@ impl ApiLive {
         ])
         .expect("a self-signed certificate");
         let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
@@ -205,7 +205,7 @@ impl ApiLive {
         roots
             .add(self.cert.clone())
             .expect("the stand-in's certificate");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")

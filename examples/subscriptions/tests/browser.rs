@@ -297,7 +297,7 @@ impl PortalJs {
             rcgen::generate_simple_self_signed(names).expect("a self-signed certificate");
         let spki = BASE64.encode(Sha256::digest(signing_key.subject_public_key_info()));
         let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("TLS versions")
