@@ -465,9 +465,10 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidSetting`] for a zero duration, limit or bound,
-    /// a backoff whose minimum exceeds its maximum, or a timeout longer
-    /// than the deadline; [`ConfigError::NoRootCertificates`] when the
+    /// [`ConfigError::InvalidSetting`] for a zero timeout, deadline,
+    /// concurrency limit or response bound; a timeout longer than the
+    /// deadline; a backoff whose minimum exceeds its maximum, or whose
+    /// maximum is zero. [`ConfigError::NoRootCertificates`] when the
     /// default transport finds no root certificate.
     pub fn build(self) -> Result<Client, ConfigError> {
         let invalid = ConfigError::InvalidSetting;
@@ -629,5 +630,53 @@ impl NewCustomer {
 impl fmt::Debug for NewCustomer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NewCustomer").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A builder whose transport never leaves the process.
+    fn builder() -> ClientBuilder {
+        let config = Config::new("https://api-42.proabono.com", "agent", "key").unwrap();
+        let transport = tower::service_fn(|_: ApiRequest| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+        });
+        Client::builder(config).transport(transport)
+    }
+
+    #[test]
+    fn build_refuses_the_settings_its_docs_list() {
+        let ms = Duration::from_millis;
+        let refused = [
+            ("zero timeout", builder().timeout(Duration::ZERO)),
+            ("zero deadline", builder().deadline(Duration::ZERO)),
+            ("zero concurrency", builder().concurrency_limit(0)),
+            ("zero response bound", builder().max_response_bytes(0)),
+            (
+                "timeout past the deadline",
+                builder().timeout(ms(1001)).deadline(ms(1000)),
+            ),
+            ("backoff min > max", builder().backoff(ms(200), ms(100))),
+            (
+                "zero backoff",
+                builder().backoff(Duration::ZERO, Duration::ZERO),
+            ),
+        ];
+        for (what, builder) in refused {
+            assert!(
+                matches!(builder.build(), Err(ConfigError::InvalidSetting(_))),
+                "{what}"
+            );
+        }
+        // The limits themselves are accepted.
+        assert!(builder()
+            .timeout(ms(1000))
+            .deadline(ms(1000))
+            .build()
+            .is_ok());
+        assert!(builder().backoff(Duration::ZERO, ms(1)).build().is_ok());
+        assert!(builder().backoff(ms(5), ms(5)).build().is_ok());
     }
 }

@@ -163,8 +163,11 @@ pub enum ConfigError {
     InvalidApiKey,
     /// The platform's root certificates could not be loaded.
     NoRootCertificates,
-    /// A duration or a bound of the [`ClientBuilder`](super::ClientBuilder)
-    /// is zero, or a minimum exceeds its maximum.
+    /// A setting of the [`ClientBuilder`](super::ClientBuilder) that
+    /// [`build`](super::ClientBuilder::build) refuses: a zero timeout,
+    /// deadline, concurrency limit or response bound; a timeout longer than
+    /// the deadline; a backoff whose minimum exceeds its maximum, or whose
+    /// maximum is zero.
     InvalidSetting(&'static str),
 }
 
