@@ -563,6 +563,17 @@ impl fmt::Debug for ClientBuilder {
 
 /// The customer [`Client::upsert_customer`] creates or updates.
 ///
+/// ProAbono's upsert takes `ReferenceCustomer`, `Name`, `Email` and
+/// `Language`, and inserts or updates the customer of that reference. Its
+/// documentation says nothing more of the other three: not whether they
+/// are required, nor a format or a length.
+///
+/// The crate checks the reference, before any request ([`CustomerRef`]:
+/// ProAbono's rules and a few stricter ones). It checks neither the name,
+/// the e-mail address nor the language, and bounds none of their lengths:
+/// each is sent as given (JSON-escaped), or left out of the body when
+/// unset. Bound what your sign-up form accepts.
+///
 /// `Debug` shows none of its fields: a name and an e-mail address are
 /// personal data.
 #[derive(Clone)]
