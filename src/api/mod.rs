@@ -95,6 +95,19 @@
 //! [`PortalQuery`](crate::PortalQuery) for `ProAbonoPortal.open({query})`
 //! (with the `in-site` feature, `InSite::open_for(customer).query(&query)`).
 //!
+//! # When a call fails
+//!
+//! When [`Client::upsert_customer`] fails at sign-in, let the sign-in
+//! succeed and log the error: billing being down is no reason to refuse
+//! it. The failure is not cached, so the page's next
+//! [`Client::customer_links`] calls ProAbono again (or serves links a
+//! lookup cached before), and the next sign-in upserts again.
+//!
+//! When [`Client::revoke_links`] fails, report the failure (to whoever
+//! asked for the revocation) and try again: ProAbono may not have revoked
+//! the links, which stay valid until a revocation succeeds or they expire.
+//! The client drops its cached links either way.
+//!
 //! # Resilience
 //!
 //! The HTTP client is a `tower::Service` (hyper-util's, over rustls, by
