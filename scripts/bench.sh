@@ -45,7 +45,8 @@ for step in "${steps[@]}"; do
         ;;
     criterion)
         rm -rf "$target_dir/criterion"
-        cargo bench --bench layer
+        # `api`: the `api` group, a page view's cache hit.
+        cargo bench --bench layer --features api
         ;;
     e2e)
         # The table goes to stdout, Markdown as benches/README.md shows it.
@@ -171,6 +172,10 @@ e2e = read("e2e.md").strip()
 if e2e:
     print("\n## e2e: requests a second, with and without the layer\n")
     print(e2e)
+cache_hit = ns("api", "client", "cache_hit")
+if cache_hit is not None:
+    print("\n## api: a page view's customer links, cached\n")
+    print(f"`Client::customer_links` on a cache hit, polled once: {time(cache_hit)}.")
 
 alloc = re.findall(r"^test result: .*$", read("alloc.txt"), re.M)
 if alloc:

@@ -126,11 +126,12 @@ impl<R> PortalLinkLayer<R> {
     /// for clients that cannot put it in the query, such as gRPC and
     /// gRPC-web clients posting to `/package.Service/Method`.
     ///
-    /// The header holds what the query parameter would (the link,
-    /// percent-encoded) and is decoded and validated by the same rules. It
-    /// must appear at most once, and when the query carries a link too, both
-    /// must validate to the same link, or the request is refused as
-    /// [`Refusal::Ambiguous`].
+    /// The header holds what the query parameter would: the link,
+    /// percent-encoded. It is decoded and validated by the same rules, and
+    /// must appear at most once. When the query carries a link too, both
+    /// must validate to the same link. Anything else is refused as
+    /// [`Refusal::Ambiguous`]: two different links, one refused, or both
+    /// refused.
     ///
     /// ```
     /// use http::HeaderName;
@@ -163,6 +164,11 @@ impl<R> PortalLinkLayer<R> {
     /// `http://localhost:3000/...` and no other `http` link, and no other
     /// port on any other host.
     ///
+    /// For local development the host may also be an IPv4 address in
+    /// dotted decimal (`http://127.0.0.1:3000`). It matches only links that
+    /// write it the same way, never `127.1`. IPv6 is refused: CSP cannot
+    /// name it, so use `localhost`.
+    ///
     /// The default list, `https://proabono.com` and
     /// `https://*.proabono.com`, accepts the pages of every business on
     /// ProAbono. To accept only your own, replace it with
@@ -180,7 +186,7 @@ impl<R> PortalLinkLayer<R> {
     ///
     /// # Panics
     ///
-    /// If `origin` is not a valid pattern (an IP address, userinfo, a path,
+    /// If `origin` is not a valid pattern (an IPv6 address, userinfo, a path,
     /// another scheme, a wildcard that would match too much...): the message
     /// names the pattern and why. For configuration read at run time, use
     /// [`try_allow_origin`](Self::try_allow_origin).
@@ -518,7 +524,7 @@ mod tests {
     #[test]
     fn invalid_origins_are_refused_at_configuration() {
         let error = PortalLinkLayer::new()
-            .try_allow_origin("https://1.2.3.4")
+            .try_allow_origin("http://127.1:3001")
             .unwrap_err();
         assert_eq!(error.kind(), crate::InvalidOriginKind::IpAddress);
         let panic =

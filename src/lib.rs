@@ -13,20 +13,19 @@
 //! https://mon-app.com/Subscriptions?crylk=https%3a%2f%2fmon-app.via.proabono.com%2fsubscribe-offer%2f0p9i35O1V9_JJRfC0nIeE96ot9e1LcN349
 //! ```
 //!
-//! The page must decode `crylk` once, make sure it really is a ProAbono link,
-//! and use it as the `src` of the portal iframe, falling back to the
-//! `hosted-home` link of ProAbono's Customer object otherwise. Get the check
-//! wrong and anyone can make the page frame their own site: the guide's own
-//! advice ("the domain ends with proabono.com") lets `evilproabono.com`
-//! through. ProAbono's newer In-Site installation (portal.js) e-mails the
-//! same kind of link with an encrypted `pa_query` instead of a URL.
+//! The page decodes `crylk` once and checks that it is a ProAbono link. If
+//! it is, it becomes the portal iframe's `src`. If not, the page falls back
+//! to the `hosted-home` link of ProAbono's Customer object. A wrong check
+//! lets anyone frame their own site in the page: the guide's own advice
+//! ("the domain ends with proabono.com") lets `evilproabono.com` through.
+//! ProAbono's newer In-Site installation (portal.js) e-mails an encrypted
+//! `pa_query` instead of a URL.
 //!
-//! [`PortalLinkLayer`] does it once, in front of any
-//! `Service<http::Request<B>>`: it finds either parameter, validates it,
-//! removes it from the request, and inserts a [`PortalTarget`] or a
-//! [`PortalQuery`] request extension, or a [`Refusal`] for one that is
-//! present but refused. Requests with neither go through in one pass over
-//! the query, without allocating.
+//! [`PortalLinkLayer`] does this in front of any `Service<http::Request<B>>`.
+//! It finds either parameter, validates it and removes it from the request.
+//! Then it inserts a request extension: a [`PortalTarget`] or a
+//! [`PortalQuery`] for a valid one, a [`Refusal`] for a refused one. A
+//! request with neither costs one pass over the query and no allocation.
 //!
 //! # Example
 //!
@@ -68,10 +67,10 @@
 //!
 //! # Where the layer goes
 //!
-//! **Outermost**, around everything that logs or records the request: it
-//! removes the link before anything else sees it, so a `TraceLayer` span,
-//! an access log or an error report inside it never holds the link. Where
-//! the promise holds, and where it stops:
+//! **Outermost**, around everything that logs or records the request. The
+//! layer removes the link first, so nothing inside it (a `TraceLayer` span,
+//! an access log, an error report) ever holds it. Where the promise holds,
+//! and where it stops:
 //!
 //! - **Around the whole application** (`PortalLinkLayer::new().layer(router)`,
 //!   or first in the `ServiceBuilder` you serve): every request.
@@ -93,13 +92,14 @@
 //!
 //! ## axum 0.8
 //!
-//! With the `axum` feature, handlers take [`PortalTarget`] (a `400` when the
-//! link is absent or refused) or `Option<PortalTarget>`, and likewise
-//! [`PortalQuery`]; the [`Refusal`] is `Option<axum::Extension<Refusal>>`.
-//! A layer around a `Router` is a plain service, which `axum::serve` takes
-//! through `into_make_service`. Add the application's other layers
-//! (`TraceLayer`...) with `Router::layer`, inside this one: they then never
-//! see the link, and the response stays axum's, which `axum::serve` needs.
+//! With the `axum` feature, a handler takes `Option<PortalTarget>`, or
+//! [`PortalTarget`], which answers `400` when the link is absent or
+//! refused. [`PortalQuery`] works the same way. The [`Refusal`] is
+//! `Option<axum::Extension<Refusal>>`. A layer around a `Router` is a plain
+//! service: `axum::serve` takes it through `into_make_service`. Add your
+//! other layers (`TraceLayer`...) with `Router::layer`, inside this one.
+//! They then never see the link, and the response stays axum's, as
+//! `axum::serve` needs.
 //!
 //! ```rust
 //! # #[cfg(feature = "axum")] {
@@ -211,14 +211,14 @@
 //! ## tonic 0.14 and tonic-web
 //!
 //! gRPC and gRPC-web clients post to `/package.Service/Method` and rarely
-//! carry a query string, so let the layer read the link from a request
-//! header as well ([`header`](PortalLinkLayer::header)), holding the `crylk`
+//! carry a query string. Let the layer read the link from a request header
+//! too ([`header`](PortalLinkLayer::header)): the header holds the `crylk`
 //! value as it stands in the page's URL. Add the layer to the `Server`
-//! before `GrpcWebLayer`, so it sees the request as the client sent it;
-//! the method reads the extensions of its `tonic::Request`
+//! before `GrpcWebLayer`, so it sees the request as the client sent it.
+//! The method reads the extensions of its `tonic::Request`
 //! (`examples/tonic-web`, generated from `proto/portal.proto`). Keep the
-//! default [`Forward`] mode there: a bare `400` is not a gRPC answer, while
-//! the method can answer a `Status` that says what happened.
+//! default [`Forward`] mode: a bare `400` is not a gRPC answer, and the
+//! method can answer a `Status` that says what happened.
 //!
 //! ## warp 0.4
 //!
@@ -231,22 +231,35 @@
 //! ## Outside tower
 //!
 //! Frameworks with their own middleware get the same verdict from
-//! [`target_from_query`] (or [`PortalLinkLayer::target_from_query`] for a
-//! configured policy) and [`PortalQuery::parse`]. Only the verdict: removing
-//! the link from what the framework logs and the `Referrer-Policy` rule
-//! below are then the application's to do.
+//! [`target_from_query`] ([`PortalLinkLayer::target_from_query`] for a
+//! configured policy) and [`PortalQuery::parse`]. They get only the
+//! verdict. Keeping the link out of the framework's logs, and the
+//! `Referrer-Policy` rule below, are then up to the application.
 //!
 //! # ProAbono's In-Site installation
 //!
 //! portal.js renders the portal inside the page, opened by
-//! `ProAbonoPortal.open({...})`; e-mails carry `?pa_query=<encrypted query>`
-//! instead of `crylk`. The layer hands a valid one on as a [`PortalQuery`]
-//! (ProAbono's documented queries are URL-safe base64: letters, digits,
-//! `-` and `_`, at most [`PortalQuery::MAX_LEN`] bytes; anything else is
-//! refused, so the value is inert in HTML, JavaScript and URLs). With the
-//! `in-site` feature, [`InSite`] renders the `open()` call escaped for a
-//! `<script>`, with the customer's HMAC-SHA256 hash computed from the
-//! portal secret.
+//! `ProAbonoPortal.open({...})`. Its e-mails carry
+//! `?pa_query=<encrypted query>` instead of `crylk`. The layer hands a
+//! valid one on as a [`PortalQuery`]. Valid means URL-safe base64, as
+//! ProAbono documents it: letters, digits, `-` and `_`, at most
+//! [`PortalQuery::MAX_LEN`] bytes. Anything else is refused, so the value is
+//! inert in HTML, JavaScript and URLs.
+//!
+//! With the `in-site` feature, [`InSite`] renders the `open()` call escaped
+//! for a `<script>`. It signs the customer's reference with HMAC-SHA256 and
+//! the portal secret, found in ProAbono's back office under *Integration →
+//! Installation → In-Site → Portal*.
+//!
+//! # The customer's own links
+//!
+//! A page view without a valid link frames the customer's `hosted-home`
+//! (or opens portal.js with an In-Site query). ProAbono's API returns those
+//! links with the Customer object; they are per customer, and they expire.
+//! With the `api` feature, `api::Client` fetches them, reads each with the
+//! layer's rules and origins, caches them a minute per customer, and
+//! renders nothing of them in `Debug`, errors or logs. The `api` module
+//! shows the whole page, served.
 //!
 //! # Options
 //!
@@ -256,14 +269,15 @@
 //!
 //! - [`allowed_origins`](PortalLinkLayer::allowed_origins) replaces the
 //!   origins links may point at, [`allow_origin`](PortalLinkLayer::allow_origin)
-//!   adds one (each with a `try_` version that returns an error instead of
-//!   panicking). Origins are Content-Security-Policy source expressions
-//!   ([`OriginPattern`]): each keeps its own scheme and port, so
-//!   `.allow_origin("http://localhost:3000")` for a local sandbox allows
-//!   `http` and port 3000 on `localhost` only. A `*.` wildcard is refused
-//!   on a single label (`*.com`) and on a domain with no room for a
-//!   subdomain; public suffixes (`*.co.uk`, `*.github.io`) are **not**
-//!   detected, so never write a wildcard over a domain you do not control.
+//!   adds one. Each has a `try_` version that returns an error instead of
+//!   panicking. Origins are Content-Security-Policy source expressions
+//!   ([`OriginPattern`]), each with its own scheme and port:
+//!   `.allow_origin("http://localhost:3000")` allows `http` and port 3000
+//!   on `localhost` only. For local development an exact IPv4 origin works
+//!   too (`http://127.0.0.1:3000`); IPv6 does not (use `localhost`). A
+//!   `*.` wildcard is refused on a single label (`*.com`). Public suffixes
+//!   (`*.co.uk`, `*.github.io`) are **not** detected: never write a
+//!   wildcard over a domain you do not control.
 //! - [`link_parameter`](PortalLinkLayer::link_parameter) and
 //!   [`in_site_parameter`](PortalLinkLayer::in_site_parameter) rename the
 //!   query parameters (`crylk`, `pa_query`); one name for both is refused.
@@ -293,15 +307,22 @@
 //!
 //! # Response headers
 //!
-//! The layer writes one header, and only on the response to a request whose
-//! URL carried a link or an In-Site query (forwarded, refused, [`BadRequest`]
-//! or [`refusal_response`](PortalLinkLayer::refusal_response)): **its
-//! `Referrer-Policy` is kept when the policy a browser reads from it already
-//! sends no path and no query (`no-referrer`, `origin`, `strict-origin`),
-//! and replaced by `no-referrer` otherwise** — no header, `same-origin`,
-//! `unsafe-url`, an empty or invalid value, and several fields whose last
-//! recognised token is any other. Responses to other requests are left as
-//! they are. [`PortalCspLayer`] has its own rule ([`csp`] module).
+//! The layer writes one header, `Referrer-Policy`, and the rule fits in one
+//! sentence: **the application's `Referrer-Policy` is kept only when the
+//! response carries exactly one such field and its whole value is, byte for
+//! byte, `no-referrer`, `origin` or `strict-origin`; anything else becomes
+//! one `no-referrer`.**
+//!
+//! "Anything else" includes no header, `same-origin`, `unsafe-url`, a list
+//! (`no-referrer, x1`), another letter case, and several fields. Chromium
+//! ignores a list it does not fully understand and falls back to a default
+//! that sends the link to the page's own server: so the rule reads no list.
+//!
+//! The rule applies only to the response to a request whose URL carried a
+//! link or an In-Site query: forwarded, refused, [`BadRequest`] or
+//! [`refusal_response`](PortalLinkLayer::refusal_response). Other responses
+//! are left as they are. [`PortalCspLayer`] has its own rule ([`csp`]
+//! module).
 //!
 //! # The rules: the security model
 //!
@@ -338,7 +359,8 @@
 //!    for a `*.` pattern, as a subdomain at a label boundary
 //!    (`evilproabono.com` and `proabono.com.evil.com` are refused). The
 //!    labels a wildcard matches are never punycode (`xn--`): list an
-//!    internationalized host exactly.
+//!    internationalized host exactly. An IPv4 origin matches only a link
+//!    that writes the same dotted decimal: `127.1` is not `127.0.0.1`.
 //! 6. **An allowed port**: that origin's port (443 or 80 by default).
 //! 7. **The browser's parser agrees.** The WHATWG parse ([`url`] crate) has
 //!    the same scheme, host and port and no credentials, and its
@@ -351,20 +373,23 @@
 //! # Secrets
 //!
 //! These links open a customer's billing data until the business revokes
-//! them. By default the layer removes both parameters from the request's
-//! URI (other parameters keep their order and encoding), from axum's
-//! `OriginalUri` with the `axum` feature, and the [header](PortalLinkLayer::header)
-//! from the request, before the inner service sees it
-//! ([`strip_link`](PortalLinkLayer::strip_link)); it holds the response's
-//! `Referrer-Policy` to the rule above; and [`frame_src`](PortalLinkLayer::frame_src)
-//! renders the `frame-src` directive that lets the page frame nothing
-//! else. [`PortalTarget`]'s `Debug` prints the scheme, host and port only,
-//! [`PortalQuery`]'s nothing of the token; a [`Refusal`] never carries any
-//! part of the link, and neither do the `tracing` event, the
-//! [observer](PortalLinkLayer::observe_refusals), the
-//! [`BadRequest`] body and the
-//! [custom refusal response](PortalLinkLayer::refusal_response)'s
-//! arguments (unless `strip_link(false)` leaves the link in the URI).
+//! them. So:
+//!
+//! - Before the inner service sees the request, the layer removes both
+//!   parameters from its URI (other parameters keep their order and
+//!   encoding), and the [header](PortalLinkLayer::header). With the `axum`
+//!   feature, it removes them from axum's `OriginalUri` too.
+//!   [`strip_link(false)`](PortalLinkLayer::strip_link) turns this off.
+//! - It holds the response's `Referrer-Policy` to the rule above.
+//! - [`frame_src`](PortalLinkLayer::frame_src) renders a `frame-src`
+//!   directive that lets the page frame nothing else.
+//! - [`PortalTarget`]'s `Debug` prints the scheme, host and port only.
+//!   [`PortalQuery`]'s prints nothing of the token.
+//! - A [`Refusal`] never carries any part of the link. Neither do the
+//!   `tracing` event, the [observer](PortalLinkLayer::observe_refusals) and
+//!   the [`BadRequest`] body. The arguments of a
+//!   [custom refusal response](PortalLinkLayer::refusal_response) do not
+//!   either, unless `strip_link(false)` leaves the link in their URI.
 //!
 //! # Cost
 //!
@@ -397,6 +422,9 @@
 //!   Count them with [`observe_refusals`](PortalLinkLayer::observe_refusals).
 //! - `in-site`: [`InSite`] and `InlineScript::sha256`, with RustCrypto's
 //!   `hmac` and `sha2`.
+//! - `api`: the `api` module, a client for the customer's links from
+//!   ProAbono's API Live, on tower, hyper-util, rustls (`ring`) and moka.
+//!   Nothing in the layer's request path uses it.
 //!
 //! # Bounds
 //!
@@ -422,6 +450,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(feature = "api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api")))]
+pub mod api;
 pub mod csp;
 mod future;
 mod layer;
@@ -443,7 +474,10 @@ mod axum;
 #[cfg(feature = "in-site")]
 mod in_site;
 
-pub use crate::csp::{InlineScript, PortalCspLayer};
+// `csp` is a public module too: without `inline`, rustdoc would list these
+// under "Re-exports" only, not with the crate's other types.
+#[doc(inline)]
+pub use crate::csp::{InlineScript, InvalidCspSource, InvalidCspSourceKind, PortalCspLayer};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::PortalLinkLayer;
 pub use crate::on_refused::{BadRequest, Forward, OnRefused, RespondWith};
@@ -464,7 +498,7 @@ pub use crate::in_site::{InSite, InSiteError, PortalOpen};
 use crate::policy::Policy;
 
 /// The README's examples, run as doctests.
-#[cfg(all(doctest, feature = "axum"))]
+#[cfg(all(doctest, feature = "axum", feature = "api"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 

@@ -12,11 +12,15 @@ use std::str::FromStr;
 ///   domain of at least two labels (`*.proabono.com`), which matches every
 ///   subdomain of it at a label boundary, never the domain itself: list
 ///   `https://proabono.com` too to allow it.
+/// - For local development, the host may be an IPv4 address in dotted
+///   decimal (`http://127.0.0.1:3001`), matched exactly. IPv6 addresses
+///   are refused: CSP has no source for them. Use `localhost` instead.
 /// - The port is optional and defaults to the scheme's (443 or 80).
 ///
 /// This is the language of [`frame_src`](crate::PortalLinkLayer::frame_src),
 /// so the browser enforces exactly what the layer accepts. Patterns are
-/// checked when they are parsed: an IP address, userinfo, a path or query,
+/// checked when they are parsed: an IPv6 address or an IPv4 address not in
+/// dotted decimal, userinfo, a path or query,
 /// another scheme, a bare `*`, a wildcard anywhere but in front, `*.` on a
 /// single label (`*.com`) or on a domain with no room for a subdomain, a
 /// host that breaks DNS limits or is not plain ASCII (write international
@@ -136,8 +140,11 @@ impl OriginPattern {
         }
         if ends_in_a_number(domain) {
             // A WHATWG parser reads it as an IPv4 address, never as a
-            // domain, so no validated link could ever match it.
-            return fail(InvalidOriginKind::IpAddress);
+            // domain. Only the form it serializes to can be matched as
+            // text, and only exactly: `*.` over an address means nothing.
+            if subdomains || !is_canonical_ipv4(domain) {
+                return fail(InvalidOriginKind::IpAddress);
+            }
         }
         if subdomains && !domain.contains('.') {
             // `*.com`: every site under a top-level domain.
@@ -246,6 +253,14 @@ fn ends_in_a_number(host: &str) -> bool {
     hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Four decimal numbers from 0 to 255, without leading zeros: the one
+/// spelling of an IPv4 address that the URL parser leaves as it is, and
+/// the one a CSP host source matches.
+fn is_canonical_ipv4(host: &str) -> bool {
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|addr| addr.to_string() == host)
+}
+
 /// One to five digits without a leading zero, from 1 to 65535.
 fn parse_port(port: &str) -> Option<u16> {
     if port.is_empty() || port.len() > 5 || port.starts_with('0') {
@@ -309,7 +324,10 @@ pub enum InvalidOriginKind {
     Userinfo,
     /// A path, query or fragment: an origin is scheme, host and port.
     PathOrQuery,
-    /// An IP address: links to IP addresses are always refused.
+    /// An IP address other than an exact IPv4 address in dotted decimal
+    /// (`127.0.0.1`): another spelling (`127.1`, `0x7f.0.0.1`), `*.` in
+    /// front of one, or an IPv6 address, which no CSP source can name (use
+    /// `localhost`).
     IpAddress,
     /// A bare `*`, a `*` anywhere but a leading `*.`, `*.` on a single
     /// label (`*.com`), which would allow far too much, or `*.` on a domain
@@ -332,7 +350,10 @@ impl fmt::Display for InvalidOrigin {
             InvalidOriginKind::Scheme => "the scheme must be https:// or http://",
             InvalidOriginKind::Userinfo => "an origin has no userinfo",
             InvalidOriginKind::PathOrQuery => "an origin has no path, query or fragment",
-            InvalidOriginKind::IpAddress => "IP addresses are not allowed",
+            InvalidOriginKind::IpAddress => {
+                "an IP address must be IPv4 in dotted decimal (`127.0.0.1`), exact, never \
+                 under `*.`; IPv6 cannot be named by a CSP source: use `localhost`"
+            }
             InvalidOriginKind::Wildcard => {
                 "a wildcard is only allowed as `*.` in front of a domain of two labels or more, \
                  with room for a subdomain (at most 251 bytes)"
@@ -419,6 +440,9 @@ mod tests {
             "https://xn--bcher-kva.example"
         );
         assert_eq!(canonical("https://*.co.uk"), "https://*.co.uk");
+        assert_eq!(canonical("http://127.0.0.1:3001"), "http://127.0.0.1:3001");
+        assert_eq!(canonical("https://1.2.3.4:443"), "https://1.2.3.4");
+        assert_eq!(canonical("http://0.0.0.0"), "http://0.0.0.0");
     }
 
     #[test]
@@ -436,9 +460,16 @@ mod tests {
             ("https://proabono.com/portal", PathOrQuery),
             ("https://proabono.com?x", PathOrQuery),
             ("https://proabono.com#x", PathOrQuery),
-            ("https://1.2.3.4", IpAddress),
-            ("https://1.2.3.4:8443", IpAddress),
             ("https://127.1", IpAddress),
+            ("http://127.0.0.01", IpAddress),
+            ("http://0127.0.0.1", IpAddress),
+            ("http://127.0.0.1.1", IpAddress),
+            ("http://256.0.0.1", IpAddress),
+            ("http://0x7f.0.0.1", IpAddress),
+            ("http://2130706433", IpAddress),
+            ("http://*.0.0.1", IpAddress),
+            ("http://*.127.0.0.1", IpAddress),
+            ("http://127.0.0.1.", Host),
             ("https://0x7f.1", IpAddress),
             ("https://a.0x1F", IpAddress),
             ("https://[::1]", IpAddress),

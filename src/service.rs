@@ -23,15 +23,17 @@ use crate::{Forward, OnRefused, PortalLinkLayer, PortalQuery, PortalTarget, Refu
 /// already carries (put there by a client-facing layer, or by anyone else)
 /// is removed first, so a handler only ever sees this service's verdict.
 ///
-/// When the request's query carries a link or an In-Site query, the
-/// response's `Referrer-Policy` is kept only if it sends no path and no
-/// query (`no-referrer`, `origin`, `strict-origin`), and is `no-referrer`
-/// otherwise (the crate documentation's "Response headers"); and, unless
-/// [`strip_link(false)`](PortalLinkLayer::strip_link)
-/// was asked for, both parameters are removed from the URI (and from axum's
-/// `OriginalUri`, with the `axum` feature), and the
-/// [header](PortalLinkLayer::header) from the request, before the inner
-/// service sees it.
+/// When the request's query carries a link or an In-Site query, two things
+/// happen:
+///
+/// - The response's `Referrer-Policy` is kept only when it is one field
+///   whose whole value is exactly `no-referrer`, `origin` or
+///   `strict-origin`. Anything else becomes one `no-referrer` (the crate
+///   documentation's "Response headers").
+/// - Both parameters leave the URI (and axum's `OriginalUri`, with the
+///   `axum` feature), and the [header](PortalLinkLayer::header) leaves the
+///   request, before the inner service sees it. The exception is
+///   [`strip_link(false)`](PortalLinkLayer::strip_link).
 #[derive(Clone, Debug)]
 pub struct PortalLink<S, R = Forward> {
     inner: S,

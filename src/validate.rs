@@ -12,7 +12,7 @@ use crate::query::{decode_escape, read_params, Found, Params};
 use crate::{PortalQuery, PortalTarget, Refusal};
 
 /// What a request carries once validated.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Accepted {
     /// A link, from the query or the header.
     Target(PortalTarget),
@@ -106,10 +106,11 @@ impl Policy {
             (None, Some(h)) => validate(h),
             // Both carry a link: they must name the same portal page, or a
             // client could show one thing to this layer and another to a
-            // handler that reads the other source.
+            // handler that reads the other source. Anything else, two
+            // refused links included, is one answer: ambiguous, as rule 1
+            // says of a parameter given twice.
             (Some(q), Some(h)) => match (validate(q), validate(h)) {
                 (Ok(q), Ok(h)) if q == h => Ok(q),
-                (Err(refusal), Err(_)) => Err(refusal),
                 _ => Err(Refusal::Ambiguous),
             },
         })
@@ -174,7 +175,13 @@ impl Policy {
             host.make_ascii_lowercase();
         }
         let url = Url::parse(link).map_err(|_| Refusal::ParserMismatch)?;
-        let same_host = matches!(url.host(), Some(Host::Domain(h)) if h == &link[host]);
+        // An IPv4 host is allowed only as an origin's exact dotted
+        // decimal, the form the parser serializes: it must read it so.
+        let same_host = match url.host() {
+            Some(Host::Domain(h)) => h == &link[host],
+            Some(Host::Ipv4(addr)) => addr.to_string() == link[host],
+            _ => false,
+        };
         if url.scheme() != scheme.name()
             || !same_host
             || url.port() != port

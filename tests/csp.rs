@@ -920,3 +920,36 @@ fn the_rules_hold_as_a_browser_applies_them() {
     }
     assert!(checked > 4000, "{checked}");
 }
+
+/// `fallback` takes a URL, not a source expression: a host that a CSP
+/// source would read as a wildcard, or that names no host exactly, is
+/// refused with its reason, and the layer keeps frames restricted to what
+/// it was given.
+#[tokio::test]
+async fn a_fallback_never_widens_the_frames_it_restricts() {
+    use tower_portal_link::csp::InvalidCspSourceKind::{self, *};
+
+    let refused: [(&str, InvalidCspSourceKind); 9] = [
+        ("https://*/", Wildcard),
+        ("https://*.example.com/portal", Wildcard),
+        ("https://*.proabono.com/portal-anon", Wildcard),
+        ("https://demo-eur.proabono.com./portal-anon", TrailingDot),
+        ("https://demo-eur..proabono.com/", EmptyLabel),
+        ("https://-demo.proabono.com/", Hyphen),
+        ("https://demo-.proabono.com/", Hyphen),
+        ("https://[::1]:3000/", Host),
+        ("https://xn--a.example/", Host),
+    ];
+    for (url, kind) in refused {
+        let err = links().csp().try_fallback(url).unwrap_err();
+        assert_eq!(err.kind(), kind, "{url}: {err}");
+        let panicked = std::panic::catch_unwind(|| links().csp().fallback(url));
+        assert!(panicked.is_err(), "{url}");
+    }
+    // What goes out is the allowed origin alone, never a wildcard.
+    let res = respond(links().csp().restrict_frames(true), &[], None).await;
+    assert_eq!(
+        values(&res, CONTENT_SECURITY_POLICY),
+        ["frame-src https://mon-app.via.proabono.com"]
+    );
+}

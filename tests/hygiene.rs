@@ -225,14 +225,20 @@ fn header_source_follows_the_same_rules() {
         verdict_of(Some("crylk=https%3a%2f%2fevil.com%2f"), &[GUIDE_CRYLK]),
         Refusal::Ambiguous,
     );
-    // Both refused: the query's reason.
+    // Both refused, for different reasons or the same: ambiguous too, as
+    // the `header` docs say, whichever reason each would have had alone.
     refused(
         verdict_of(
             Some("crylk=https%3a%2f%2fevil.com%2f"),
             &["https%3a%2f%2fa.proabono.com%3a8443%2f"],
         ),
-        Refusal::HostNotAllowed,
+        Refusal::Ambiguous,
     );
+    refused(
+        verdict_of(Some(&format!("crylk={EVIL_CRYLK}")), &[EVIL_CRYLK]),
+        Refusal::Ambiguous,
+    );
+    refused(verdict_of(Some("crylk="), &[""]), Refusal::Ambiguous);
 }
 
 #[test]

@@ -351,9 +351,10 @@ fn rule_7_whatwg_parser_agrees() {
 
     // Numeric hosts are IPv4 addresses to WHATWG parsers, not the domain
     // names an allow-list compares: such patterns are refused when the
-    // layer is configured, so no numeric link can ever match one.
+    // layer is configured, but for the one spelling a parser leaves as it
+    // is (`127.0.0.1`, `an_ipv4_origin_matches_its_dotted_decimal_only`).
     for pattern in [
-        "https://127.0.0.1",
+        "https://127.1",
         "https://2130706433",
         "https://*.example.0x10",
         "https://[::1]",
@@ -510,4 +511,81 @@ fn types_are_what_users_need() {
     assert!(Service::<Request<()>>::poll_ready(&mut svc, &mut cx).is_ready());
     let fut = svc.call(Request::get("/").body(()).unwrap());
     send(&fut);
+}
+
+/// An IPv4 origin, for local development: accepted exactly as written in
+/// dotted decimal, and then only a link whose host is written so, on that
+/// scheme and port. Every other spelling of the same address, which the
+/// URL parser would normalize to it, is refused rather than matched.
+#[test]
+fn an_ipv4_origin_matches_its_dotted_decimal_only() {
+    let local = PortalLinkLayer::new().allow_origin("http://127.0.0.1:3001");
+    let target = local
+        .validate_link("http://127.0.0.1:3001/portal?x=1")
+        .unwrap();
+    assert_eq!(target.as_str(), "http://127.0.0.1:3001/portal?x=1");
+    assert_eq!(target.host(), "127.0.0.1");
+    for (link, why) in [
+        ("http://127.1:3001/", Refusal::HostNotAllowed),
+        ("http://0x7f.0.0.1:3001/", Refusal::HostNotAllowed),
+        ("http://0x7F000001:3001/", Refusal::HostNotAllowed),
+        ("http://2130706433:3001/", Refusal::HostNotAllowed),
+        ("http://0177.0.0.1:3001/", Refusal::HostNotAllowed),
+        ("http://127.0.0.01:3001/", Refusal::HostNotAllowed),
+        ("http://127.000.000.001:3001/", Refusal::HostNotAllowed),
+        ("http://127.0.1:3001/", Refusal::HostNotAllowed),
+        ("http://127.0.0.2:3001/", Refusal::HostNotAllowed),
+        ("http://localhost:3001/", Refusal::HostNotAllowed),
+        ("http://a.127.0.0.1:3001/", Refusal::HostNotAllowed),
+        ("http://127.0.0.1:3002/", Refusal::PortNotAllowed),
+        ("http://127.0.0.1/", Refusal::PortNotAllowed),
+        ("https://127.0.0.1:3001/", Refusal::HostNotAllowed),
+    ] {
+        assert_eq!(local.validate_link(link), Err(why), "{link}");
+    }
+    // Forms other rules refuse before any match.
+    for link in [
+        "http://127.0.0.1.:3001/",
+        "http://127.0.0.1%2e:3001/",
+        "http://[::ffff:127.0.0.1]:3001/",
+        "http://[::1]:3001/",
+        "http://127.0.0.1:3001@evil.com/",
+        "http://evil.com@127.0.0.1:3001/",
+        "http://127%2e0.0.1:3001/",
+    ] {
+        assert!(local.validate_link(link).is_err(), "{link}");
+    }
+    // The default list and a wildcard never match an address.
+    for link in ["https://127.0.0.1/", "https://1.2.3.4/", "https://0.0.0.0/"] {
+        assert_eq!(
+            tower_portal_link::validate_link(link),
+            Err(Refusal::HostNotAllowed),
+            "{link}"
+        );
+    }
+    // The page's policy names it as it matches.
+    assert_eq!(
+        PortalLinkLayer::new()
+            .allowed_origins(["http://127.0.0.1:3001"])
+            .frame_src(),
+        "frame-src http://127.0.0.1:3001"
+    );
+    // Other spellings, `*.` and IPv6 are refused at configuration, with
+    // the alternative in the message.
+    for pattern in [
+        "http://127.1:3001",
+        "http://0x7f.0.0.1",
+        "http://*.0.0.1",
+        "http://[::1]:3001",
+    ] {
+        let error = PortalLinkLayer::new()
+            .try_allow_origin(pattern)
+            .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            tower_portal_link::InvalidOriginKind::IpAddress,
+            "{pattern}"
+        );
+        assert!(error.to_string().contains("localhost"), "{error}");
+    }
 }

@@ -6,7 +6,7 @@ use http::HeaderMap;
 use tower_layer::Layer;
 
 use super::source::check_source;
-use super::{Config, InlineScript, InvalidCspSource, PortalCsp};
+use super::{Config, InlineScript, InvalidCspSource, InvalidCspSourceKind, PortalCsp};
 
 /// The origin of ProAbono's In-Site library,
 /// `<script src="https://portal.proabono.com/Get/portal.js">`.
@@ -147,9 +147,28 @@ impl PortalCspLayer {
     ///
     /// # Errors
     ///
-    /// When `hosted_home` is not an absolute `http` or `https` URL, or its
-    /// host is not a domain name or an IPv4 address a CSP host source can
-    /// name (an IPv6 address, say, or a name with `_`).
+    /// When `hosted_home` is not an absolute `http` or `https` URL, or when
+    /// no CSP source names its host exactly. The host must be a domain
+    /// name or an IPv4 address. The error's
+    /// [`kind`](InvalidCspSource::kind) says what else it is:
+    ///
+    /// - a `*` (`https://*/`, `https://*.example.com/portal`): a CSP source
+    ///   would read it as a wildcard ([`Wildcard`](InvalidCspSourceKind::Wildcard));
+    /// - an empty label ([`EmptyLabel`](InvalidCspSourceKind::EmptyLabel)),
+    ///   a trailing dot ([`TrailingDot`](InvalidCspSourceKind::TrailingDot)),
+    ///   a label that starts or ends with `-`
+    ///   ([`Hyphen`](InvalidCspSourceKind::Hyphen));
+    /// - an IPv6 address, which CSP cannot name (use `localhost`), a `_`,
+    ///   a name beyond DNS limits or not valid IDNA
+    ///   ([`Host`](InvalidCspSourceKind::Host)).
+    ///
+    /// ```
+    /// use tower_portal_link::csp::InvalidCspSourceKind;
+    /// use tower_portal_link::PortalCspLayer;
+    ///
+    /// let refused = PortalCspLayer::new().try_fallback("https://*.example.com/portal").unwrap_err();
+    /// assert_eq!(refused.kind(), InvalidCspSourceKind::Wildcard);
+    /// ```
     pub fn try_fallback(self, hosted_home: impl AsRef<str>) -> Result<Self, InvalidCspSource> {
         let origin = fallback_origin(hosted_home.as_ref())?;
         self.try_frame_src([origin])
@@ -238,28 +257,117 @@ impl PortalCspLayer {
     }
 }
 
-/// The origin of the `hosted-home` URL, as a CSP host source.
+/// The origin of the `hosted-home` URL, as a CSP host source that names
+/// exactly that origin: the host is checked after the URL parser's
+/// normalization, as the browser will see it, and only a plain name or an
+/// IPv4 address gets through.
 fn fallback_origin(hosted_home: &str) -> Result<String, InvalidCspSource> {
-    let url = url::Url::parse(hosted_home)
-        .map_err(|_| InvalidCspSource::new("the fallback is not an absolute URL"))?;
+    use url::ParseError as P;
+    use InvalidCspSourceKind as K;
+
+    let url = url::Url::parse(hosted_home).map_err(|e| match e {
+        P::IdnaError => InvalidCspSource::of(
+            K::Host,
+            "the fallback's host is not a valid internationalized domain name \
+             (an `xn--` label that does not decode, say)",
+        ),
+        P::EmptyHost => InvalidCspSource::of(K::Host, "the fallback has no host"),
+        P::InvalidPort => InvalidCspSource::of(
+            K::Port,
+            "the fallback's port is not a number from 0 to 65535",
+        ),
+        P::InvalidIpv4Address => {
+            InvalidCspSource::of(K::Host, "the fallback's host is not a valid IPv4 address")
+        }
+        P::InvalidIpv6Address => {
+            InvalidCspSource::of(K::Host, "the fallback's host is not a valid IPv6 address")
+        }
+        P::InvalidDomainCharacter => InvalidCspSource::of(
+            K::Host,
+            "the fallback's host holds a character no domain name may hold",
+        ),
+        _ => InvalidCspSource::of(K::NotAUrl, "the fallback is not an absolute URL"),
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(InvalidCspSource::new(
+        return Err(InvalidCspSource::of(
+            K::Scheme,
             "the fallback is not an http or https URL",
         ));
     }
     match url.host() {
-        Some(url::Host::Domain(_) | url::Host::Ipv4(_)) => {}
-        _ => {
-            return Err(InvalidCspSource::new(
-                "the fallback's host cannot be named by a CSP source",
+        Some(url::Host::Domain(domain)) => check_domain(domain)?,
+        // Serialized in canonical dotted decimal, as a browser frames it.
+        Some(url::Host::Ipv4(_)) => {}
+        Some(url::Host::Ipv6(_)) => {
+            return Err(InvalidCspSource::of(
+                K::Host,
+                "the fallback's host is an IPv6 address, which no CSP source can name: \
+                 use `localhost`",
             ))
         }
+        None => return Err(InvalidCspSource::of(K::Host, "the fallback has no host")),
     }
     let origin = url.origin().ascii_serialization();
+    // Stands behind `check_domain`: whatever it let through must be a
+    // source expression.
     check_source(&origin).map_err(|_| {
-        InvalidCspSource::new("the fallback's host cannot be named by a CSP source")
+        InvalidCspSource::of(
+            K::Host,
+            "the fallback's host cannot be named by a CSP source",
+        )
     })?;
     Ok(origin)
+}
+
+/// A domain, as the URL parser serialized it (lower-case ASCII), that a CSP
+/// host source names exactly: letters, digits and `-` in non-empty labels
+/// that neither start nor end with `-`, within DNS limits, no trailing dot.
+/// A `*` anywhere would make the source a wildcard.
+fn check_domain(domain: &str) -> Result<(), InvalidCspSource> {
+    use InvalidCspSourceKind as K;
+
+    if domain.contains('*') {
+        return Err(InvalidCspSource::of(
+            K::Wildcard,
+            "the fallback's host holds a `*`, a wildcard that would allow every host it covers",
+        ));
+    }
+    if domain.ends_with('.') {
+        return Err(InvalidCspSource::of(
+            K::TrailingDot,
+            "the fallback's host ends with a dot",
+        ));
+    }
+    if domain.split('.').any(str::is_empty) {
+        return Err(InvalidCspSource::of(
+            K::EmptyLabel,
+            "the fallback's host has an empty label",
+        ));
+    }
+    if domain
+        .split('.')
+        .any(|label| label.starts_with('-') || label.ends_with('-'))
+    {
+        return Err(InvalidCspSource::of(
+            K::Hyphen,
+            "a label of the fallback's host starts or ends with `-`",
+        ));
+    }
+    let plain = domain.len() <= crate::origin::MAX_HOST
+        && domain.split('.').all(|label| {
+            label.len() <= crate::origin::MAX_LABEL
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if !plain {
+        return Err(InvalidCspSource::of(
+            K::Host,
+            "the fallback's host is not letters, digits and `-` within DNS limits \
+             (63 bytes a label, 253 in all)",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks each source and appends the ones `list` does not hold yet.
@@ -368,6 +476,70 @@ mod tests {
             "https://under_score.example/",
         ] {
             assert!(PortalCspLayer::new().try_fallback(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_fallback_never_adds_a_wildcard_or_an_odd_host() {
+        use InvalidCspSourceKind::*;
+        for (url, kind) in [
+            ("", NotAUrl),
+            ("/portal-anon", NotAUrl),
+            ("demo-eur.proabono.com", NotAUrl),
+            ("ftp://demo-eur.proabono.com/", Scheme),
+            ("javascript:alert(1)", Scheme),
+            ("https://demo-eur.proabono.com:99999/", Port),
+            ("https://*/", Wildcard),
+            ("https://*.example.com/portal", Wildcard),
+            ("https://a.*.example.com/", Wildcard),
+            ("https://*example.com/", Wildcard),
+            ("http://*:3000/", Wildcard),
+            ("https://%2A.example.com/", Wildcard),
+            ("https://example.com./", TrailingDot),
+            ("https://a..example.com/", EmptyLabel),
+            ("https://-a.example.com/", Hyphen),
+            ("https://a-.example.com/", Hyphen),
+            ("https://a.example-/", Hyphen),
+            ("https://[::1]/", Host),
+            ("https://[::1]:8443/p", Host),
+            ("https://under_score.example/", Host),
+            ("https://xn--a.example/", Host),
+            ("https:///", Host),
+            ("https://a$b.example/", Host),
+        ] {
+            let err = PortalCspLayer::new().try_fallback(url).unwrap_err();
+            assert_eq!(err.kind(), kind, "{url:?}: {err}");
+        }
+        // What the messages say is what is wrong.
+        let message = |url| {
+            PortalCspLayer::new()
+                .try_fallback(url)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(message("https://xn--a.example/").contains("internationalized"));
+        assert!(message("https://[::1]/").contains("IPv6"));
+        assert!(message("https://*/").contains("wildcard"));
+        let long = format!("https://{}.example/", "a".repeat(64));
+        assert_eq!(
+            PortalCspLayer::new()
+                .try_fallback(&long)
+                .unwrap_err()
+                .kind(),
+            Host
+        );
+        // What a browser normalizes is added as it frames it.
+        for (url, origin) in [
+            ("http://127.1:3001/", "http://127.0.0.1:3001"),
+            ("http://0x7f.0.0.1/", "http://127.0.0.1"),
+            (
+                "https://xn--bcher-kva.example/",
+                "https://xn--bcher-kva.example",
+            ),
+            ("https://a-b.example/", "https://a-b.example"),
+        ] {
+            let layer = PortalCspLayer::new().try_fallback(url).unwrap();
+            assert_eq!(&*layer.config.frame_src, [Box::from(origin)], "{url}");
         }
     }
 

@@ -140,6 +140,12 @@
 //! origin wherever the layer allows frames: the page's policies and the
 //! layer's own.
 //!
+//! The fallback's origin is added only when a CSP source names it exactly.
+//! Its host must be a domain name or an IPv4 address. A `*` (which a
+//! source reads as a wildcard), an empty label, a trailing dot, a label
+//! that starts or ends with `-`, and an IPv6 address are refused, with
+//! their [`InvalidCspSourceKind`].
+//!
 //! # The page's other frames
 //!
 //! [`frame_src`](PortalCspLayer::frame_src) adds to the frame sources, as
@@ -266,7 +272,7 @@ mod source;
 
 pub use self::layer::PortalCspLayer;
 pub use self::service::{PortalCsp, ResponseFuture};
-pub use self::source::{InlineScript, InvalidCspSource};
+pub use self::source::{InlineScript, InvalidCspSource, InvalidCspSourceKind};
 
 use self::merge::Additions;
 

@@ -4,20 +4,64 @@
 use std::fmt;
 
 /// A string that is not a source expression the layer can add to a
-/// `Content-Security-Policy` directive.
+/// `Content-Security-Policy` directive, or a fallback URL whose origin no
+/// CSP source names exactly.
 ///
 /// Returned by [`PortalCspLayer::try_frame_src`](super::PortalCspLayer::try_frame_src),
 /// [`try_script_src`](super::PortalCspLayer::try_script_src),
 /// [`try_fallback`](super::PortalCspLayer::try_fallback) and
-/// [`InlineScript::nonce`].
+/// [`InlineScript::nonce`]. [`kind`](Self::kind) says what is wrong, and the
+/// message says it in words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidCspSource {
+    kind: InvalidCspSourceKind,
     reason: &'static str,
+}
+
+/// What is wrong with an [`InvalidCspSource`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidCspSourceKind {
+    /// Not a source expression the layer adds: not CSP's grammar, `'none'`,
+    /// a nonce given as a fixed source, or a malformed nonce.
+    Source,
+    /// The fallback is not an absolute URL.
+    NotAUrl,
+    /// The fallback's scheme is neither `https` nor `http`.
+    Scheme,
+    /// The fallback's port is not a number from 0 to 65535.
+    Port,
+    /// The fallback's host is or holds a `*`: as a CSP source it would be
+    /// a wildcard, allowing every host it covers.
+    Wildcard,
+    /// The fallback's host has an empty label (`a..example.com`).
+    EmptyLabel,
+    /// The fallback's host ends with a dot (`example.com.`).
+    TrailingDot,
+    /// A label of the fallback's host starts or ends with `-`.
+    Hyphen,
+    /// Any other host no CSP source names exactly: an IPv6 address (CSP
+    /// has no syntax for one; use `localhost`), a character other than
+    /// letters, digits and `-`, a name beyond DNS limits, a name that is
+    /// not valid IDNA, or no host at all.
+    Host,
 }
 
 impl InvalidCspSource {
     pub(super) const fn new(reason: &'static str) -> Self {
-        InvalidCspSource { reason }
+        InvalidCspSource {
+            kind: InvalidCspSourceKind::Source,
+            reason,
+        }
+    }
+
+    pub(super) const fn of(kind: InvalidCspSourceKind, reason: &'static str) -> Self {
+        InvalidCspSource { kind, reason }
+    }
+
+    /// What is wrong.
+    pub fn kind(&self) -> InvalidCspSourceKind {
+        self.kind
     }
 }
 

@@ -1,8 +1,11 @@
 //! What the workspace's tests share without the library's types: the link
 //! of ProAbono's guide (the library's tests and the example crates'), and,
 //! for the example crates, real sockets (a listener on 127.0.0.1 and an
-//! ephemeral port, an HTTP/1.1 client, and a time bound on both).
+//! ephemeral port, an HTTP/1.1 client, and a time bound on both); and a
+//! stand-in for ProAbono's API Live ([`api_live`]).
 #![deny(missing_docs)]
+
+pub mod api_live;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};

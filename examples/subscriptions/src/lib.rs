@@ -12,11 +12,14 @@
 //! - **`pa_query`** (In-Site): the page loads ProAbono's portal.js and calls
 //!   `ProAbonoPortal.open({...})` with the query the layer accepted.
 //! - Otherwise, or when the layer refused what the link carried, the page
-//!   frames the `hosted-home` link of ProAbono's Customer object (here
-//!   `PORTAL_FALLBACK_URL`).
+//!   frames the customer's `hosted-home` link, read from ProAbono's API
+//!   Live (cached a minute), or from a local stand-in for it that the
+//!   binary starts when `PROABONO_*` are unset; and when the API is down or
+//!   has no `hosted-home` for the customer, a static URL,
+//!   `PORTAL_FALLBACK_URL`.
 //!
-//! A small line under the portal says which one is shown, and why a link
-//! was refused. The page only ever renders what the layer accepted: a
+//! A small line under the portal says which one is shown, from which
+//! source, and why a link was refused or the API failed. The page only ever renders what the layer accepted: a
 //! [`PortalTarget`] or a [`PortalQuery`], never the raw parameter.
 //!
 //! The page has a script of its own, `/static/page.js` (same origin), which
@@ -32,7 +35,15 @@
 //! - `PORT` (default 3000, 0 for any free port; the server listens on
 //!   127.0.0.1 only);
 //! - `PORTAL_FALLBACK_URL` (default `https://demo-eur.proabono.com/portal-anon`),
-//!   whose origin the page's policy frames too;
+//!   whose origin the page's policy frames too (the API's links pass the
+//!   layer's origins, which it frames already);
+//! - `PROABONO_API_ENDPOINT`, `PROABONO_AGENT_KEY`, `PROABONO_API_KEY`:
+//!   ProAbono's API Live; when none is set, the binary starts a stand-in
+//!   for it on 127.0.0.1 and trusts its certificate alone;
+//! - `PROABONO_CUSTOMER_REF` (default `cust-42`), the customer whose links
+//!   the page frames: the demo has no login;
+//! - `PROABONO_API` (`on` or `off`; default `on`): `off` calls no API, and
+//!   the page frames `PORTAL_FALLBACK_URL` when it has no link;
 //! - `PORTAL_ALLOWED_ORIGINS`, the origins links may point to, separated
 //!   by spaces or commas (default: `PortalLinkLayer`'s, `https://proabono.com`
 //!   and `https://*.proabono.com`);
@@ -57,6 +68,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use tower_portal_link::api::{Client, Config, ConfigError, CustomerRef};
 use tower_portal_link::{
     InSite, InSiteError, InlineScript, InvalidOrigin, PortalCspLayer, PortalLinkLayer, PortalQuery,
     PortalTarget, Refusal,
@@ -64,6 +76,10 @@ use tower_portal_link::{
 
 /// The `hosted-home` link shown when `PORTAL_FALLBACK_URL` is not set.
 pub const DEFAULT_FALLBACK: &str = "https://demo-eur.proabono.com/portal-anon";
+
+/// The customer whose links the page frames when `PROABONO_CUSTOMER_REF` is
+/// not set: the stand-in's demo customer.
+pub const DEMO_CUSTOMER: &str = test_support::api_live::DEMO_CUSTOMER;
 
 /// The In-Site business id when `PROABONO_BUSINESS_ID` is not set: the one
 /// of ProAbono's documentation.
@@ -123,6 +139,33 @@ pub struct Settings {
     /// The page's own `Content-Security-Policy`, before the portal's
     /// sources are added; `None` for a page without one.
     pub page_csp: Option<String>,
+    /// Where the customer's links come from; `None` for no API.
+    pub api: Option<ApiSettings>,
+}
+
+/// Where the page reads the customer's links.
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// The endpoint and keys.
+    pub config: Config,
+    /// The TLS configuration (a stand-in's certificate); `None` for the
+    /// platform's roots.
+    pub tls: Option<rustls::ClientConfig>,
+    /// What the page says it framed from.
+    pub source: String,
+    /// The customer whose links the page frames.
+    pub customer: CustomerRef,
+}
+
+/// What [`Settings::from_env`] says about the API.
+#[derive(Clone, Debug)]
+pub enum ApiChoice {
+    /// `PROABONO_API=off`.
+    Off,
+    /// No `PROABONO_*` key is set: a stand-in, for this customer.
+    StandIn(CustomerRef),
+    /// ProAbono's API Live, from the environment.
+    Live(Box<ApiSettings>),
 }
 
 impl Settings {
@@ -137,7 +180,37 @@ impl Settings {
             allowed_origins: None,
             restrict_frames: false,
             page_csp: Some(DEFAULT_PAGE_CSP.to_owned()),
+            api: None,
         }
+    }
+
+    /// What the environment says about the API: off, a stand-in (no
+    /// `PROABONO_API_ENDPOINT`, `PROABONO_AGENT_KEY` or `PROABONO_API_KEY`
+    /// set) or ProAbono's API Live (all three).
+    pub fn api_from_env() -> Result<ApiChoice, SettingsError> {
+        let var = |name| std::env::var(name).ok();
+        match var("PROABONO_API").as_deref() {
+            None | Some("on") => {}
+            Some("off") => return Ok(ApiChoice::Off),
+            Some(_) => return Err(SettingsError::Api),
+        }
+        let customer = var("PROABONO_CUSTOMER_REF").unwrap_or_else(|| DEMO_CUSTOMER.to_owned());
+        let customer = CustomerRef::new(&customer).map_err(|_| SettingsError::CustomerRef)?;
+        let keys = [
+            "PROABONO_API_ENDPOINT",
+            "PROABONO_AGENT_KEY",
+            "PROABONO_API_KEY",
+        ];
+        if keys.iter().all(|name| var(name).is_none()) {
+            return Ok(ApiChoice::StandIn(customer));
+        }
+        let config = Config::from_env().map_err(SettingsError::ApiConfig)?;
+        Ok(ApiChoice::Live(Box::new(ApiSettings {
+            config,
+            tls: None,
+            source: "ProAbono's API Live".to_owned(),
+            customer,
+        })))
     }
 
     /// The settings from the environment variables of the [crate
@@ -189,6 +262,7 @@ impl Settings {
             allowed_origins,
             restrict_frames,
             page_csp,
+            api: None,
         })
     }
 }
@@ -210,6 +284,13 @@ pub enum SettingsError {
     RestrictFrames,
     /// `PAGE_CSP` cannot be sent as a header value.
     PageCsp,
+    /// `PROABONO_API` is neither `on` nor `off`.
+    Api,
+    /// `PROABONO_CUSTOMER_REF` breaks ProAbono's rules for a reference.
+    CustomerRef,
+    /// `PROABONO_API_ENDPOINT`, `PROABONO_AGENT_KEY` or `PROABONO_API_KEY`
+    /// is missing or invalid.
+    ApiConfig(ConfigError),
 }
 
 impl fmt::Display for SettingsError {
@@ -225,6 +306,11 @@ impl fmt::Display for SettingsError {
                 f.write_str("PORTAL_RESTRICT_FRAMES is not true, 1, false or 0")
             }
             SettingsError::PageCsp => f.write_str("PAGE_CSP is not a valid header value"),
+            SettingsError::Api => f.write_str("PROABONO_API is neither on nor off"),
+            SettingsError::CustomerRef => {
+                f.write_str("PROABONO_CUSTOMER_REF is not a ProAbono customer reference")
+            }
+            SettingsError::ApiConfig(error) => write!(f, "ProAbono's API: {error}"),
         }
     }
 }
@@ -235,15 +321,17 @@ impl std::error::Error for SettingsError {}
 struct Page {
     fallback: String,
     in_site: InSite,
+    /// The client, what the page calls its source, and the customer.
+    api: Option<(Client, String, CustomerRef)>,
     /// The page's own `Content-Security-Policy`, if it has one, before the
     /// portal's sources are added to it.
     page_csp: Option<HeaderValue>,
 }
 
 /// What the page shows in place of the portal.
-enum Portal<'a> {
+enum Portal {
     /// An iframe with this `src`.
-    Frame(&'a str),
+    Frame(String),
     /// portal.js, and this inline call.
     InSite(String),
 }
@@ -257,7 +345,10 @@ async fn subscriptions(
     // The layer inserts at most one of the three: a request carrying both
     // `crylk` and `pa_query` is refused.
     let (portal, source) = match (&target, &query, refusal) {
-        (Some(target), _, _) => (Portal::Frame(target.as_str()), "crylk".to_owned()),
+        (Some(target), _, _) => (
+            Portal::Frame(target.as_str().to_owned()),
+            "crylk".to_owned(),
+        ),
         (None, Some(query), _) => {
             // Anonymous: the demo has no session. A page behind a login
             // opens the portal for the signed-in customer, whose reference
@@ -266,14 +357,13 @@ async fn subscriptions(
             let call = page.in_site.open().query(query).to_script();
             (Portal::InSite(call), "pa_query (In-Site)".to_owned())
         }
-        (None, None, Some(Extension(refusal))) => (
-            Portal::Frame(&page.fallback),
-            format!("fallback (refused: {refusal})"),
-        ),
-        (None, None, None) => (
-            Portal::Frame(&page.fallback),
-            "fallback (no crylk or pa_query)".to_owned(),
-        ),
+        (None, None, refusal) => {
+            let why = match refusal {
+                Some(Extension(refusal)) => format!("refused: {refusal}"),
+                None => "no crylk or pa_query".to_owned(),
+            };
+            customer_portal(&page, why).await
+        }
     };
 
     let (head, body, inline) = match portal {
@@ -281,7 +371,7 @@ async fn subscriptions(
             String::new(),
             format!(
                 r#"<iframe id="portal" style="width: 100%; height: 700px;" src="{}" frameborder="0" referrerpolicy="no-referrer"></iframe>"#,
-                escape_html(src)
+                escape_html(&src)
             ),
             None,
         ),
@@ -345,6 +435,30 @@ async fn subscriptions(
     response
 }
 
+/// The customer's `hosted-home` from the API, or the static fallback when
+/// there is no API, it fails, or it has no `hosted-home` for the customer.
+async fn customer_portal(page: &Page, why: String) -> (Portal, String) {
+    let fallback = |why: String| {
+        (
+            Portal::Frame(page.fallback.clone()),
+            format!("fallback ({why})"),
+        )
+    };
+    let Some((client, source, customer)) = &page.api else {
+        return fallback(why);
+    };
+    match client.customer_links(customer.as_str()).await {
+        Ok(links) => match links.hosted_home() {
+            Ok(home) => (
+                Portal::Frame(home.as_str().to_owned()),
+                format!("hosted-home from {source} ({why})"),
+            ),
+            Err(error) => fallback(format!("{why}; {source}: {error}")),
+        },
+        Err(error) => fallback(format!("{why}; {source}: {error}")),
+    }
+}
+
 /// `GET /static/page.js`, the page's own script.
 async fn page_js() -> impl IntoResponse {
     (
@@ -377,7 +491,8 @@ fn escape_html(text: &str) -> String {
 /// # Panics
 ///
 /// If `settings.allowed_origins` holds an origin `PortalLinkLayer` refuses
-/// ([`Settings::from_env`] checks them).
+/// ([`Settings::from_env`] checks them), or the API client cannot be built
+/// (no root certificate on the platform).
 pub fn app(settings: Settings) -> Router {
     let Settings {
         fallback,
@@ -385,6 +500,7 @@ pub fn app(settings: Settings) -> Router {
         allowed_origins,
         restrict_frames,
         page_csp,
+        api,
     } = settings;
     let layer = match allowed_origins {
         Some(origins) => PortalLinkLayer::new().allowed_origins(origins),
@@ -398,6 +514,19 @@ pub fn app(settings: Settings) -> Router {
     let csp = csp.clone().try_fallback(&fallback).unwrap_or(csp);
     let csp = csp.in_site().restrict_frames(restrict_frames);
     let page_csp = page_csp.and_then(|policy| HeaderValue::try_from(policy).ok());
+    // The client reads the links with the layer's origins: the page's
+    // policy, from `layer.csp()`, frames every link it returns.
+    let api = api.map(|api| {
+        let builder = Client::builder(api.config).links_policy(&layer);
+        let builder = match api.tls {
+            Some(tls) => builder.tls_config(tls),
+            None => builder,
+        };
+        let client = builder
+            .build()
+            .unwrap_or_else(|e| panic!("ProAbono's API client: {e}"));
+        (client, api.source, api.customer)
+    });
     Router::new()
         // On this route only: the rest of an application keeps its own policy.
         .route("/Subscriptions", get(subscriptions).layer(csp))
@@ -405,6 +534,7 @@ pub fn app(settings: Settings) -> Router {
         .with_state(Arc::new(Page {
             fallback,
             in_site,
+            api,
             page_csp,
         }))
         .layer(layer)

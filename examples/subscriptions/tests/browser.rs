@@ -30,6 +30,14 @@
 //!   `frame-src` violation, and no request) with `restrict_frames`, or
 //!   where the page's policy restricts frames, and loaded otherwise.
 //!
+//! - **`Referer`, under every `Referrer-Policy`**: pages served through
+//!   the layer to requests that carried a link set a range of
+//!   `Referrer-Policy` fields (tokens, lists, odd characters, case
+//!   variants, several fields, none) and load subresources from their own
+//!   origin and two others; no request may carry the page's query in
+//!   `Referer`. This one runs in `cargo test --workspace` whenever Chromium
+//!   is found.
+//!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install -y
 //! chromium chromium-driver`; or set `CHROMIUM` and `CHROMEDRIVER`). Run
 //! with `cargo test -p subscriptions --test browser -- --ignored`, which
@@ -252,6 +260,8 @@ async fn start_page_with(env: &[(&str, &str)]) -> (Child, SocketAddr) {
     ] {
         command.env_remove(setting);
     }
+    // The static fallback: these pages call no API.
+    command.env("PROABONO_API", "off");
     command.env("PORT", "0").envs(env.iter().copied());
     let (child, addr) = spawn_until("the example page", command, "listening on http://").await;
     let addr = addr
@@ -957,6 +967,11 @@ struct Browser {
 
 impl Browser {
     async fn start(portal_js: &PortalJs) -> Browser {
+        Browser::start_with(portal_js.chromium_args()).await
+    }
+
+    /// Chromium with [`CHROMIUM_ARGS`] and `extra`.
+    async fn start_with(extra: impl IntoIterator<Item = String>) -> Browser {
         let chromium = find_program(
             "CHROMIUM",
             &["chromium", "chromium-browser", "google-chrome"],
@@ -976,7 +991,7 @@ impl Browser {
         )));
         std::fs::create_dir_all(&profile.0).expect("profile dir");
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
-        args.extend(portal_js.chromium_args());
+        args.extend(extra);
         args.push(format!("--user-data-dir={}", profile.0.display()));
         let Value::Object(capabilities) = json!({
             "browserName": "chrome",
@@ -1227,6 +1242,300 @@ async fn chromium_enforces_the_portal_policy_in_every_page_state() {
                     );
                 }
             }
+            findings
+        })
+        .await;
+}
+
+/// The `Referrer-Policy` fields the pages of [`chromium_never_sends_the_link_in_referer`]
+/// set, one case a page: single tokens, lists, odd characters, case
+/// variants, several fields, empty.
+const REFERRER_POLICIES: &[&[&[u8]]] = &[
+    &[],
+    &[b"no-referrer"],
+    &[b"origin"],
+    &[b"strict-origin"],
+    &[b"same-origin"],
+    &[b"unsafe-url"],
+    &[b"no-referrer-when-downgrade"],
+    &[b"origin-when-cross-origin"],
+    &[b"strict-origin-when-cross-origin"],
+    &[b""],
+    &[b" "],
+    &[b"never"],
+    // Lists, of which Chromium ignores any it does not fully understand.
+    &[b"no-referrer, x1"],
+    &[b"origin, a=b"],
+    &[b"no-referrer, 'x'"],
+    &[b"strict-origin, same-origin"],
+    &[b"unsafe-url, no-referrer"],
+    &[b"no-referrer,,"],
+    &[b",origin"],
+    &[b"no-referrer, unsafe-url"],
+    // Odd characters.
+    &[b"no-referrer;"],
+    &[b"\"no-referrer\""],
+    &[b"'origin'"],
+    &[b"no referrer"],
+    &[b"no-referrer\xff"],
+    &[b"\xe9origin"],
+    &[b"origin\t"],
+    // Case variants.
+    &[b"No-Referrer"],
+    &[b"ORIGIN"],
+    &[b"Strict-Origin"],
+    &[b"UNSAFE-URL"],
+    // Several fields.
+    &[b"strict-origin", b"x y"],
+    &[b"no-referrer", b"no-referrer"],
+    &[b"unsafe-url", b"no-referrer"],
+    &[b"no-referrer", b"unsafe-url"],
+    &[b"origin", b""],
+    &[b"same-origin", b"strict-origin", b"origin"],
+];
+
+/// Each subresource a page loads, from its own origin and from the other
+/// two: an image, a script, a style sheet, a frame and a `fetch`.
+const SUBRESOURCES: [&str; 5] = ["img", "js", "css", "frame", "fetch"];
+
+/// Every request a server of the Referer test saw, as `(path, Referer)`.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// The page of case `case`, load `id`: its `Referrer-Policy` fields, and
+/// every subresource from `here` (its own origin) and `others`.
+fn referer_page(case: usize, id: &str, here: &str, others: &[String]) -> Response<String> {
+    let mut html = String::from("<!doctype html><html><head><title>referer</title>");
+    let mut body = String::new();
+    for origin in std::iter::once(here.to_owned()).chain(others.iter().cloned()) {
+        let base = format!("{origin}/sub/{id}");
+        html.push_str(&format!(
+            r#"<link rel="stylesheet" href="{base}/css"><script src="{base}/js"></script>"#
+        ));
+        body.push_str(&format!(
+            r#"<img src="{base}/img"><iframe src="{base}/frame"></iframe><script>fetch("{base}/fetch", {{ mode: "no-cors" }});</script>"#
+        ));
+    }
+    html.push_str("</head><body>");
+    html.push_str(&body);
+    html.push_str("</body></html>");
+    let mut res = Response::new(html);
+    res.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "text/html; charset=utf-8".parse().unwrap(),
+    );
+    for value in REFERRER_POLICIES[case] {
+        res.headers_mut().append(
+            hyper::header::REFERRER_POLICY,
+            hyper::header::HeaderValue::from_bytes(value).unwrap(),
+        );
+    }
+    res
+}
+
+/// One server of the Referer test on 127.0.0.1: `/page?case=N&id=I…`
+/// through `PortalLinkLayer::new()`, with the page's subresources on
+/// `others`; any other path answers empty. Every request is noted with its
+/// `Referer` before the layer sees it.
+async fn referer_server(others: Arc<Mutex<Vec<String>>>) -> (SocketAddr, Seen) {
+    use tower::{Layer as _, ServiceExt as _};
+
+    let (listener, addr) = test_support::listener().await;
+    let seen: Seen = Arc::default();
+    let here = format!("http://{addr}");
+    let page = tower::service_fn(move |req: Request<Incoming>| {
+        let (here, others) = (here.clone(), Arc::clone(&others));
+        async move {
+            let query = req.uri().query().unwrap_or_default();
+            let param = |name: &str| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.into_owned())
+            };
+            let res = match (req.uri().path(), param("case"), param("id")) {
+                ("/page", Some(case), Some(id)) => {
+                    let others = others.lock().unwrap().clone();
+                    referer_page(case.parse().unwrap(), &id, &here, &others)
+                }
+                _ => Response::new(String::new()),
+            };
+            Ok::<_, Infallible>(res)
+        }
+    });
+    let app = tower_portal_link::PortalLinkLayer::new().layer(page);
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (app, log) = (app.clone(), Arc::clone(&log));
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let referer = req
+                        .headers()
+                        .get(hyper::header::REFERER)
+                        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned());
+                    log.lock()
+                        .unwrap()
+                        .push((req.uri().path().to_owned(), referer));
+                    app.clone().oneshot(req)
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// What of the page's query a `Referer` may never hold: the link, encoded
+/// or decoded, the In-Site query, the parameters' names, or any query.
+fn leaks(referer: &str) -> bool {
+    [
+        GUIDE_CRYLK,
+        test_support::GUIDE_LINK,
+        IN_SITE_QUERY,
+        test_support::EVIL_CRYLK,
+        "crylk",
+        "pa_query",
+        "control",
+        "?",
+    ]
+    .iter()
+    .any(|secret| {
+        referer
+            .to_ascii_lowercase()
+            .contains(&secret.to_ascii_lowercase())
+    })
+}
+
+/// Holding `Referer`s up against [`REFERRER_POLICIES`]: a page served on
+/// 127.0.0.1 to a request that carried a link, through the layer, sets
+/// each case's fields and loads [`SUBRESOURCES`] from its own origin, from
+/// another port of 127.0.0.1 and from `localhost`. No request may carry
+/// any part of the page's query in `Referer`. The same pages with the link
+/// under a name the layer does not know (`control`) show what Chromium does
+/// without the rule: there, the page's URL leaks.
+///
+/// Runs in `cargo test --workspace` when Chromium and chromedriver are
+/// found; set `PORTAL_LINK_REQUIRE_BROWSER=1` (as CI does) to fail when
+/// they are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_never_sends_the_link_in_referer() {
+    let found = find_program(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    )
+    .is_some()
+        && find_program("CHROMEDRIVER", &["chromedriver"]).is_some();
+    if !found {
+        assert!(
+            std::env::var_os("PORTAL_LINK_REQUIRE_BROWSER").is_none(),
+            "chromium or chromedriver not found (apt-get install -y chromium chromium-driver)"
+        );
+        eprintln!("skipped: chromium or chromedriver not found");
+        return;
+    }
+    let others_of_page = Arc::new(Mutex::new(Vec::new()));
+    let (page_addr, page_seen) = referer_server(Arc::clone(&others_of_page)).await;
+    let (other_addr, other_seen) = referer_server(Arc::default()).await;
+    *others_of_page.lock().unwrap() = vec![
+        format!("http://{other_addr}"),
+        format!("http://localhost:{}", other_addr.port()),
+    ];
+    let browser = Browser::start_with([
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost".to_owned(),
+    ])
+    .await;
+    let client = browser.client.clone();
+    browser
+        .run(async move {
+            let mut findings = Vec::new();
+            let (mut pages, mut leaked_controls) = (0, Vec::new());
+            let flows = [
+                format!("crylk={GUIDE_CRYLK}"),
+                format!("crylk={}", test_support::EVIL_CRYLK),
+                format!("pa_query={IN_SITE_QUERY}"),
+                format!("control={GUIDE_CRYLK}"),
+            ];
+            for (flow_at, flow) in flows.iter().enumerate() {
+                for (case, fields) in REFERRER_POLICIES.iter().enumerate() {
+                    let id = format!("{flow_at}-{case}");
+                    let url = format!("http://{page_addr}/page?case={case}&{flow}&id={id}");
+                    client
+                        .goto(&url)
+                        .await
+                        .unwrap_or_else(|e| panic!("{url}: navigation failed: {e}"));
+                    pages += 1;
+                    // Every subresource, from each of the three origins.
+                    let prefix = format!("/sub/{id}/");
+                    let count = |seen: &Seen| {
+                        seen.lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|(path, _)| path.starts_with(&prefix))
+                            .count()
+                    };
+                    let want = (SUBRESOURCES.len(), 2 * SUBRESOURCES.len());
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while (count(&page_seen), count(&other_seen)) != want
+                        && Instant::now() < deadline
+                    {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    let got = (count(&page_seen), count(&other_seen));
+                    let shown = fields
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect::<Vec<_>>();
+                    if got != want {
+                        findings.push(format!(
+                            "{flow_at}/{shown:?}: {got:?} subresource requests, not {want:?}"
+                        ));
+                    }
+                    for (origin, seen) in [("same-origin", &page_seen), ("cross-origin", &other_seen)] {
+                        for (path, referer) in seen.lock().unwrap().iter() {
+                            let Some(referer) = referer else { continue };
+                            if !path.starts_with(&prefix) || !leaks(referer) {
+                                continue;
+                            }
+                            if flow.starts_with("control=") {
+                                leaked_controls.push((case, origin));
+                            } else {
+                                findings.push(format!(
+                                    "{flow}, Referrer-Policy {shown:?}: {origin} {path} got Referer {referer}"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            // Without the rule, Chromium sends the page's URL: with no
+            // header, and with each list the issue names. A test that never
+            // sees a leak there could not see one anywhere.
+            for fields in [
+                &[][..],
+                &[&b"no-referrer, x1"[..]],
+                &[b"origin, a=b"],
+                &[b"no-referrer, 'x'"],
+                &[b"strict-origin", b"x y"],
+                &[b"unsafe-url"],
+            ] {
+                let case = REFERRER_POLICIES.iter().position(|c| *c == fields).unwrap();
+                if !leaked_controls.iter().any(|(c, _)| *c == case) {
+                    findings.push(format!(
+                        "control: no leak with Referrer-Policy {fields:?}, which Chromium ignores"
+                    ));
+                }
+            }
+            if !leaked_controls.iter().any(|(_, origin)| *origin == "cross-origin") {
+                findings.push("control: no cross-origin leak, even with unsafe-url".to_owned());
+            }
+            eprintln!(
+                "referer: {pages} pages, {} Referrer-Policy cases, {} requests; \
+                 {} leaking subresource requests without the rule",
+                REFERRER_POLICIES.len(),
+                page_seen.lock().unwrap().len() + other_seen.lock().unwrap().len(),
+                leaked_controls.len()
+            );
             findings
         })
         .await;

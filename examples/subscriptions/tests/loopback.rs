@@ -8,7 +8,9 @@ use std::process::Stdio;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY};
 use axum::http::StatusCode;
 use subscriptions::{app, Settings};
-use test_support::{bounded, get, listener, text, GUIDE_CRYLK, GUIDE_LINK, IN_SITE_QUERY};
+use test_support::{
+    bounded, get, listener, text, EVIL_CRYLK, GUIDE_CRYLK, GUIDE_LINK, IN_SITE_QUERY,
+};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -37,8 +39,13 @@ async fn served_router_answers_over_http1() {
 }
 
 /// Every variable the binary reads.
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 13] = [
     "PORT",
+    "PROABONO_API",
+    "PROABONO_API_ENDPOINT",
+    "PROABONO_AGENT_KEY",
+    "PROABONO_API_KEY",
+    "PROABONO_CUSTOMER_REF",
     "PORTAL_FALLBACK_URL",
     "PORTAL_ALLOWED_ORIGINS",
     "PORTAL_RESTRICT_FRAMES",
@@ -49,12 +56,14 @@ const SETTINGS: [&str; 8] = [
 ];
 
 /// The example binary with `env` and none of the [`SETTINGS`] the tests
-/// run with.
+/// run with but `PROABONO_API=off` (its static fallback), unless `env`
+/// says otherwise.
 fn binary(env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_subscriptions"));
     for name in SETTINGS {
         command.env_remove(name);
     }
+    command.env("PROABONO_API", "off");
     command.envs(env.iter().copied());
     command
 }
@@ -228,4 +237,67 @@ async fn binary_reads_the_policy_settings() {
           https://demo-eur.proabono.com"
         ]
     );
+}
+
+/// `cargo run -p subscriptions` with no account: the binary starts a
+/// stand-in for API Live, frames the demo customer's `hosted-home` from it,
+/// and says so on the page.
+#[tokio::test]
+async fn binary_without_an_account_frames_the_stand_ins_links() {
+    let mut binary = Binary::start(&[("PORT", "0"), ("PROABONO_API", "on")]);
+    let addr: SocketAddr = binary
+        .line("Subscription page listening on http://")
+        .await
+        .parse()
+        .expect("an address");
+    for prefix in ["Open: ", "Refused: ", "In-Site: "] {
+        binary.line(prefix).await;
+    }
+    let source = binary
+        .line("Customer links: the local stand-in for API Live at https://127.0.0.1:")
+        .await;
+    assert!(source.ends_with("for customer cust-42"), "{source}");
+
+    for uri in [
+        "/Subscriptions",
+        &format!("/Subscriptions?crylk={EVIL_CRYLK}"),
+    ] {
+        let res = get(addr, uri).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let page = text(&res);
+        assert!(
+            page.contains(r#" src="https://demo-eur.proabono.com/portal-auth/"#),
+            "{page}"
+        );
+        assert!(
+            page.contains("Portal link: hosted-home from the local stand-in for API Live"),
+            "{page}"
+        );
+    }
+    let res = get(addr, &format!("/Subscriptions?crylk={GUIDE_CRYLK}")).await;
+    assert!(text(&res).contains(&format!(r#" src="{GUIDE_LINK}""#)));
+}
+
+#[tokio::test]
+async fn binary_refuses_api_settings_it_cannot_use() {
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (&[("PROABONO_API", "maybe")], "PROABONO_API is neither"),
+        (
+            &[("PROABONO_API", "on"), ("PROABONO_CUSTOMER_REF", "a&b")],
+            "PROABONO_CUSTOMER_REF is not",
+        ),
+        (
+            &[
+                ("PROABONO_API", "on"),
+                ("PROABONO_API_ENDPOINT", "http://api-42.proabono.com"),
+            ],
+            "ProAbono's API: PROABONO_AGENT_KEY is not set",
+        ),
+    ];
+    for (env, says) in cases {
+        let mut env = env.to_vec();
+        env.push(("PORT", "0"));
+        let stderr = refusal_to_start(&env).await;
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+    }
 }
