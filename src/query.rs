@@ -173,17 +173,21 @@ fn first_named_from<const N: usize>(
 }
 
 /// What [`read_params`] found: for each name, [`Found`]; and, when it was
-/// asked to strip them and some pair was named, the query without them.
+/// asked to strip them and some pair was named, the path and query to put
+/// in the URI instead: the path, then `?` and the query without those
+/// pairs, unless nothing is left of it.
 pub(crate) struct Params<'q, const N: usize> {
     pub(crate) found: [Found<'q>; N],
-    pub(crate) stripped: Option<String>,
+    pub(crate) stripped: Option<Vec<u8>>,
 }
 
 /// Reads the pairs of `query` named by `names` in one pass, from `from`
 /// (0, or the start of its first named pair, from [`first_named`]): the
 /// raw value of each name's only pair, or [`Refusal::Ambiguous`]; and,
-/// when `strip`, `query` without those pairs, every other byte in its
-/// place (other parameters keep their order and their exact encoding).
+/// when `strip` gives the URI's path, that path and `query` without those
+/// pairs, every other byte in its place (other parameters keep their order
+/// and their exact encoding): written once, into the buffer the rebuilt
+/// URI takes as it is.
 ///
 /// Without `strip` it stops at the first name found twice: the request is
 /// then ambiguous, whatever follows. With it, every pair is read once,
@@ -194,14 +198,14 @@ pub(crate) fn read_params<'q, const N: usize>(
     names: [&[u8]; N],
     sought: &Sought<N>,
     from: usize,
-    strip: bool,
+    strip: Option<&'q str>,
 ) -> Params<'q, N> {
     let bytes = query.as_bytes();
     // For each name, how many pairs have it (two stands for more), and
     // the value of the first.
     let mut count = [0u8; N];
     let mut first = [(0, 0); N];
-    let mut kept = Kept::new(query);
+    let mut kept = Kept::new(bytes, strip.unwrap_or_default().as_bytes());
     let mut walk = Walk::new(bytes, from, &sought.sieve);
     while let Some(start) = walk.next(bytes, &sought.sieve) {
         let pair = &bytes[start..];
@@ -215,7 +219,7 @@ pub(crate) fn read_params<'q, const N: usize>(
                 *first = (value, end);
             }
             *count = 2.min(*count + 1);
-            if strip {
+            if strip.is_some() {
                 kept.remove(start, end);
             } else if *count > 1 {
                 break;
@@ -230,24 +234,11 @@ pub(crate) fn read_params<'q, const N: usize>(
         1 => Some(Ok(&bytes[first[which].0..first[which].1])),
         _ => Some(Err(Refusal::Ambiguous)),
     });
-    Params {
-        found,
-        stripped: (strip && count.iter().any(|&n| n > 0)).then(|| kept.finish()),
-    }
-}
-
-/// `query` without the pairs named by any of `names`, every other byte in
-/// its place, as [`read_params`] strips it: for a URI other than the
-/// request's own (axum's `OriginalUri`).
-#[cfg(any(test, feature = "axum"))]
-pub(crate) fn strip_params<const N: usize>(
-    query: &str,
-    names: [&[u8]; N],
-    sought: &Sought<N>,
-) -> String {
-    read_params(query, names, sought, 0, true)
-        .stripped
-        .unwrap_or_else(|| query.to_owned())
+    let stripped = match strip {
+        Some(_) if count.iter().any(|&n| n > 0) => Some(kept.finish()),
+        _ => None,
+    };
+    Params { found, stripped }
 }
 
 /// The query being stripped: what is kept so far, and where the last
@@ -257,10 +248,12 @@ pub(crate) fn strip_params<const N: usize>(
 /// else with the `&` after it, so that the pairs kept stay joined by
 /// single `&`s. Ranges come in order and never overlap.
 struct Kept<'q> {
-    query: &'q str,
-    /// The kept bytes before `from`, allocated at the first of them: a
-    /// query that was only the link allocates nothing.
-    out: Option<String>,
+    query: &'q [u8],
+    /// The kept bytes before `from`, after the path and `?`, allocated at
+    /// the first of them: the path is only copied once the query is read.
+    out: Option<Vec<u8>>,
+    /// The URI's path, which the rebuilt path and query starts with.
+    path: &'q [u8],
     /// Where the bytes not yet kept nor removed start.
     from: usize,
     /// A pair was kept before `from` (maybe an empty one).
@@ -268,9 +261,10 @@ struct Kept<'q> {
 }
 
 impl<'q> Kept<'q> {
-    fn new(query: &'q str) -> Self {
+    fn new(query: &'q [u8], path: &'q [u8]) -> Self {
         Kept {
             query,
+            path,
             out: None,
             from: 0,
             kept_before: false,
@@ -298,24 +292,28 @@ impl<'q> Kept<'q> {
     /// Keeps the bytes from `self.from` to `cut`, before a range that goes
     /// on to `to`.
     fn keep(&mut self, cut: usize, to: usize) {
-        let len = self.query.len();
-        // At least this range goes: the rest fits in what is left.
-        // Removed ranges start and end next to an ASCII `&` (or at an end
-        // of the query): always character boundaries.
-        self.out
-            .get_or_insert_with(|| String::with_capacity(len - (to - cut)))
-            .push_str(&self.query[self.from..cut]);
+        let (len, path) = (self.query.len(), self.path);
+        let out = self.out.get_or_insert_with(|| {
+            // At least this range goes: the rest fits in what is left.
+            let mut out = Vec::with_capacity(path.len() + 1 + len - (to - cut));
+            out.extend_from_slice(path);
+            out.push(b'?');
+            out
+        });
+        out.extend_from_slice(&self.query[self.from..cut]);
     }
 
-    /// What is kept once the last named pair is removed.
-    fn finish(self) -> String {
-        let rest = &self.query[self.from..];
+    /// The path, then `?` and what is kept, once the last named pair is
+    /// removed; the path alone when nothing is.
+    fn finish(self) -> Vec<u8> {
+        let (rest, path) = (&self.query[self.from..], self.path);
         match self.out {
             Some(mut out) => {
-                out.push_str(rest);
+                out.extend_from_slice(rest);
                 out
             }
-            None => rest.to_owned(),
+            None if rest.is_empty() => path.to_vec(),
+            None => [path, b"?", rest].concat(),
         }
     }
 }
@@ -511,6 +509,24 @@ const NOT_HEX: u8 = 0xff;
 mod tests {
     use super::*;
 
+    /// `query` without the pairs named by any of `names`, as
+    /// [`read_params`] strips it after an empty path.
+    fn strip_params<const N: usize>(query: &str, names: [&[u8]; N], sought: &Sought<N>) -> String {
+        match read_params(query, names, sought, 0, Some("")).stripped {
+            Some(rebuilt) => {
+                let rebuilt = String::from_utf8(rebuilt).expect("kept bytes of a str");
+                match rebuilt.strip_prefix('?') {
+                    Some(kept) => kept.to_owned(),
+                    None => {
+                        assert!(rebuilt.is_empty(), "{rebuilt:?} after an empty path");
+                        rebuilt
+                    }
+                }
+            }
+            None => query.to_owned(),
+        }
+    }
+
     /// The verdict's reading, without stripping.
     fn find_params<'q, const N: usize>(
         query: &'q [u8],
@@ -518,7 +534,7 @@ mod tests {
         sought: &Sought<N>,
     ) -> [Found<'q>; N] {
         let query = std::str::from_utf8(query).expect("test queries are text");
-        read_params(query, names, sought, 0, false).found
+        read_params(query, names, sought, 0, None).found
     }
 
     fn find(q: &str) -> Result<Option<&str>, Refusal> {
@@ -630,7 +646,6 @@ mod tests {
         ] {
             let out = strip_params(q, [b"crylk"], &sought([b"crylk"]));
             assert_eq!(out, want, "{q:?}");
-            assert_eq!(out.capacity(), out.len(), "{q:?}");
         }
     }
 
@@ -714,7 +729,7 @@ mod tests {
             let query = query.concat();
             let bytes = names.map(str::as_bytes);
             let sought = sought(bytes);
-            let read = read_params(&query, bytes, &sought, 0, true);
+            let read = read_params(&query, bytes, &sought, 0, Some("/p"));
             let (want, kept) = form_oracle(&query, names);
             let found = read.found.map(|found| {
                 found.map(|value| value.map(|v| String::from_utf8(v.to_vec()).unwrap()))
@@ -723,7 +738,8 @@ mod tests {
             let any = want.iter().any(Option::is_some);
             proptest::prop_assert_eq!(read.stripped.is_some(), any, "{:?}", query);
             if let Some(stripped) = read.stripped {
-                proptest::prop_assert_eq!(stripped, kept, "{:?} {:?}", query, names);
+                let kept = if kept.is_empty() { "/p".to_owned() } else { format!("/p?{kept}") };
+                proptest::prop_assert_eq!(stripped, kept.into_bytes(), "{:?} {:?}", query, names);
             }
             proptest::prop_assert_eq!(
                 first_named(query.as_bytes(), bytes, &sought).is_some(),
@@ -753,7 +769,7 @@ mod tests {
                 );
                 // Read from the first named pair, as the layer does, or
                 // from the start: the same values and the same stripping.
-                for strip in [false, true] {
+                for strip in [None, Some("/p")] {
                     let whole = read_params(&query, names, &sought, 0, strip);
                     let rest = read_params(&query, names, &sought, first.unwrap_or(0), strip);
                     proptest::prop_assert_eq!(whole.found, rest.found, "{:?}", query);
