@@ -26,14 +26,16 @@ pub(crate) struct Sought<const N: usize> {
     plain: [Plain; N],
 }
 
-/// A name as it is spelled without escapes, as one little-endian word:
-/// for a name of at most 8 bytes, none of which a form parser reads
-/// otherwise than as itself (`%`, `+`, `=`, `&`); `len` is 0 for any other
-/// name, which is only ever compared byte by byte.
+/// A name as it is spelled without escapes, as one little-endian word,
+/// and each of its bytes as an escape: for a name of at most 8 bytes,
+/// none of which a form parser reads otherwise than as itself (`%`, `+`,
+/// `=`, `&`); `len` is 0 for any other name, which is only ever compared
+/// byte by byte.
 ///
 /// Most pairs that start like a name are told apart from it, or found to
 /// be it, in one comparison of words: the cost of a candidate does not
-/// grow with how closely it imitates the name.
+/// grow with how closely it imitates the name. An escape is compared as
+/// its two digits at once, in either case, without decoding it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Plain {
     word: u64,
@@ -41,6 +43,13 @@ struct Plain {
     len: usize,
     /// The name, then zeros: the word of its bytes from any offset.
     padded: [u8; 16],
+    /// Each byte's two hex digits after a `%`, lower-case, as a
+    /// little-endian `u16`.
+    escapes: [u16; 8],
+    /// What makes an upper-case digit lower-case (`0x20` on each letter
+    /// digit of [`Plain::escapes`]): `x | 0x20` is a lower-case letter
+    /// only for that letter in either case.
+    folds: [u16; 8],
 }
 
 impl Plain {
@@ -50,12 +59,17 @@ impl Plain {
             mask: 0,
             len: 0,
             padded: [0; 16],
+            escapes: [0; 8],
+            folds: [0; 8],
         };
         if name.is_empty() || name.len() > 8 {
             return none;
         }
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut word = 0;
         let mut padded = [0; 16];
+        let mut escapes = [0; 8];
+        let mut folds = [0; 8];
         let mut i = 0;
         while i < name.len() {
             if matches!(name[i], b'%' | b'+' | b'=' | b'&') {
@@ -63,6 +77,9 @@ impl Plain {
             }
             word |= (name[i] as u64) << (8 * i);
             padded[i] = name[i];
+            let (hi, lo) = ((name[i] >> 4) as usize, (name[i] & 0xf) as usize);
+            escapes[i] = u16::from_le_bytes([DIGITS[hi], DIGITS[lo]]);
+            folds[i] = u16::from_le_bytes([fold(hi), fold(lo)]);
             i += 1;
         }
         let mask = u64::MAX >> (8 * (8 - name.len()));
@@ -71,6 +88,8 @@ impl Plain {
             mask,
             len: name.len(),
             padded,
+            escapes,
+            folds,
         }
     }
 
@@ -81,32 +100,66 @@ impl Plain {
     /// the rest of the name at once, and the first that differs must start
     /// an escape of the name's byte (a plain name holds no `%`, `+`, `=` or
     /// `&`, so any other byte decodes to something else, or ends the
-    /// name): an escaped first byte (`%70a_query`) costs one comparison of
-    /// words for the rest. From an escape on, [`decoded_name_end`] reads
-    /// the rest byte by byte, which costs less for escapes in a row.
+    /// name). An escape's two digits are compared with the name's byte's
+    /// at once, case folded: a `%` that starts no escape, or one of
+    /// another byte, is no byte of a plain name.
     #[inline(never)]
-    fn name_end(&self, pair: &[u8], name: &[u8], raw: usize, from: usize) -> Option<usize> {
-        let (Some(chunk), Some(want)) = (
-            pair.get(raw..).and_then(<[u8]>::first_chunk::<8>),
-            self.padded.get(from..).and_then(<[u8]>::first_chunk::<8>),
-        ) else {
-            // Fewer than eight bytes left in the query.
-            return decoded_name_end(pair, name, raw, from);
-        };
-        let Some(left @ 1..) = self.len.checked_sub(from) else {
-            return name_ends_at(pair, raw);
-        };
-        let diff = (u64::from_le_bytes(*chunk) ^ u64::from_le_bytes(*want))
-            & (u64::MAX >> (8 * (8 - left)));
-        if diff == 0 {
-            return name_ends_at(pair, raw + left);
+    fn spelled_end(&self, pair: &[u8], mut raw: usize, mut from: usize) -> Option<usize> {
+        loop {
+            let Some(left @ 1..) = self.len.checked_sub(from) else {
+                return name_ends_at(pair, raw);
+            };
+            // The query ends before the name does.
+            let &first = pair.get(raw)?;
+            if first == b'%' {
+                let (Some(&[hi, lo]), Some(escape), Some(fold)) = (
+                    pair.get(raw + 1..raw + 3),
+                    self.escapes.get(from),
+                    self.folds.get(from),
+                ) else {
+                    return None;
+                };
+                if u16::from_le_bytes([hi, lo]) | fold != *escape {
+                    return None;
+                }
+                raw += 3;
+                from += 1;
+                continue;
+            }
+            let (Some(chunk), Some(want)) = (
+                pair.get(raw..).and_then(<[u8]>::first_chunk::<8>),
+                self.padded.get(from..).and_then(<[u8]>::first_chunk::<8>),
+            ) else {
+                // Fewer than eight bytes left in the query: one byte.
+                if Some(&first) != self.padded.get(from) {
+                    return None;
+                }
+                raw += 1;
+                from += 1;
+                continue;
+            };
+            let diff = (u64::from_le_bytes(*chunk) ^ u64::from_le_bytes(*want))
+                & (u64::MAX >> (8 * (8 - left)));
+            if diff == 0 {
+                return name_ends_at(pair, raw + left);
+            }
+            let differs = diff.trailing_zeros() as usize / 8;
+            // The byte that differs must start an escape of the name's.
+            if pair.get(raw + differs) != Some(&b'%') {
+                return None;
+            }
+            raw += differs;
+            from += differs;
         }
-        let differs = diff.trailing_zeros() as usize / 8;
-        // The byte that differs must start an escape of the name's.
-        if pair[raw + differs] != b'%' {
-            return None;
-        }
-        decoded_name_end(pair, name, raw + differs, from + differs)
+    }
+}
+
+/// What makes a hex digit's letter lower-case: `0x20` for a letter.
+const fn fold(digit: usize) -> u8 {
+    if digit >= 10 {
+        0x20
+    } else {
+        0
     }
 }
 
@@ -369,17 +422,11 @@ fn named<const N: usize>(
         } else if diff == 0 {
             name_ends_at(pair, plain.len)
         } else {
-            // The byte that differs, decoded if it starts an escape: the
-            // name's byte, or this name is ruled out.
+            // The byte that differs must start an escape of the name's
+            // byte, or this name is ruled out.
             let differs = diff.trailing_zeros() as usize / 8;
             match pair[differs] {
-                b'%' if decode_escape(&pair[differs + 1..]) == Some(name[differs]) => {
-                    if pair.get(differs + 3) == Some(&b'%') {
-                        decoded_name_end(pair, name, differs + 3, differs + 1)
-                    } else {
-                        plain.name_end(pair, name, differs + 3, differs + 1)
-                    }
-                }
+                b'%' => plain.spelled_end(pair, differs, differs),
                 _ => None,
             }
         };
@@ -441,10 +488,10 @@ fn escaped_name<const N: usize>(
         if name.first() != Some(&first) {
             return None;
         }
-        let end = if plain[which].len == 0 || pair.get(raw) == Some(&b'%') {
+        let end = if plain[which].len == 0 {
             decoded_name_end(pair, name, raw, 1)
         } else {
-            plain[which].name_end(pair, name, raw, 1)
+            plain[which].spelled_end(pair, raw, 1)
         };
         Some((which, end?))
     })
