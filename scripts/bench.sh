@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The benchmarks' figures, measured again and summed up in Markdown:
 #
-#   scripts/bench.sh                  # all three steps
+#   scripts/bench.sh                  # alloc, instructions and criterion
 #   scripts/bench.sh alloc instructions
+#   scripts/bench.sh e2e              # a real server, with and without the layer
 #
 # Steps: `alloc` (the allocation bounds, tests/alloc_counts.rs),
 # `instructions` (CPU instructions under callgrind, benches/instructions.rs),
-# `criterion` (wall-clock times, benches/layer.rs). Both benchmarks run the
-# same services over the same requests (benches/common/mod.rs). Raw outputs
+# `criterion` (wall-clock times, benches/layer.rs), `e2e` (requests a second
+# of one axum page with and without the layer, loaded by wrk, each pinned to
+# its core: benches/e2e.rs; only on request, it takes about 8 minutes). The
+# benchmarks run the same requests (benches/common/mod.rs). Raw outputs
 # go to <target dir>/perf/, and the summary to <target dir>/perf/summary.md:
 # per group, each service's instructions over `bare` for the same request,
 # the worst cases as a multiple of the guide's valid link, the
@@ -15,8 +18,9 @@
 # and how long each step took.
 #
 # Needs valgrind and `cargo install gungraun-runner --version 0.20.0` for
-# `instructions`, python3 for the summary. Wall-clock figures are only worth
-# reporting from a quiet machine.
+# `instructions`, wrk and taskset for `e2e` (`apt-get install -y wrk`),
+# python3 for the summary. Wall-clock figures (criterion, e2e) are only
+# worth reporting from a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,8 +48,12 @@ for step in "${steps[@]}"; do
         # `api`: the `api` group, a page view's cache hit.
         cargo bench --bench layer --features api
         ;;
+    e2e)
+        # The table goes to stdout, Markdown as benches/README.md shows it.
+        cargo bench --bench e2e | tee "$out/e2e.md"
+        ;;
     *)
-        echo "bench.sh: unknown step $step (alloc, instructions or criterion)" >&2
+        echo "bench.sh: unknown step $step (alloc, instructions, criterion or e2e)" >&2
         exit 2
         ;;
     esac
@@ -160,6 +168,10 @@ if "dense" in order:
         a_byte = f"{layer / size(case):.2f}" if layer is not None else "–"
         print(f"| {case} | {size(case):,} | {num(layer)} | {a_byte} |")
 
+e2e = read("e2e.md").strip()
+if e2e:
+    print("\n## e2e: requests a second, with and without the layer\n")
+    print(e2e)
 cache_hit = ns("api", "client", "cache_hit")
 if cache_hit is not None:
     print("\n## api: a page view's customer links, cached\n")

@@ -26,19 +26,30 @@ pub(crate) struct Sought<const N: usize> {
     plain: [Plain; N],
 }
 
-/// A name as it is spelled without escapes, as one little-endian word:
-/// for a name of at most 8 bytes, none of which a form parser reads
-/// otherwise than as itself (`%`, `+`, `=`, `&`); `len` is 0 for any other
-/// name, which is only ever compared byte by byte.
+/// A name as it is spelled without escapes, as one little-endian word,
+/// and each of its bytes as an escape: for a name of at most 8 bytes,
+/// none of which a form parser reads otherwise than as itself (`%`, `+`,
+/// `=`, `&`); `len` is 0 for any other name, which is only ever compared
+/// byte by byte.
 ///
 /// Most pairs that start like a name are told apart from it, or found to
 /// be it, in one comparison of words: the cost of a candidate does not
-/// grow with how closely it imitates the name.
+/// grow with how closely it imitates the name. An escape is compared as
+/// its two digits at once, in either case, without decoding it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Plain {
     word: u64,
     mask: u64,
     len: usize,
+    /// The name, then zeros: the word of its bytes from any offset.
+    padded: [u8; 16],
+    /// Each byte's two hex digits after a `%`, lower-case, as a
+    /// little-endian `u16`.
+    escapes: [u16; 8],
+    /// What makes an upper-case digit lower-case (`0x20` on each letter
+    /// digit of [`Plain::escapes`]): `x | 0x20` is a lower-case letter
+    /// only for that letter in either case.
+    folds: [u16; 8],
 }
 
 impl Plain {
@@ -47,17 +58,28 @@ impl Plain {
             word: 0,
             mask: 0,
             len: 0,
+            padded: [0; 16],
+            escapes: [0; 8],
+            folds: [0; 8],
         };
         if name.is_empty() || name.len() > 8 {
             return none;
         }
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut word = 0;
+        let mut padded = [0; 16];
+        let mut escapes = [0; 8];
+        let mut folds = [0; 8];
         let mut i = 0;
         while i < name.len() {
             if matches!(name[i], b'%' | b'+' | b'=' | b'&') {
                 return none;
             }
             word |= (name[i] as u64) << (8 * i);
+            padded[i] = name[i];
+            let (hi, lo) = ((name[i] >> 4) as usize, (name[i] & 0xf) as usize);
+            escapes[i] = u16::from_le_bytes([DIGITS[hi], DIGITS[lo]]);
+            folds[i] = u16::from_le_bytes([fold(hi), fold(lo)]);
             i += 1;
         }
         let mask = u64::MAX >> (8 * (8 - name.len()));
@@ -65,7 +87,79 @@ impl Plain {
             word,
             mask,
             len: name.len(),
+            padded,
+            escapes,
+            folds,
         }
+    }
+
+    /// Where the name of `pair` ends if it decodes to this name, the raw
+    /// bytes before `raw` decoding to the name's first `from` bytes.
+    ///
+    /// Where plain bytes come next, up to eight of them are compared with
+    /// the rest of the name at once, and the first that differs must start
+    /// an escape of the name's byte (a plain name holds no `%`, `+`, `=` or
+    /// `&`, so any other byte decodes to something else, or ends the
+    /// name). An escape's two digits are compared with the name's byte's
+    /// at once, case folded: a `%` that starts no escape, or one of
+    /// another byte, is no byte of a plain name.
+    #[inline(never)]
+    fn spelled_end(&self, pair: &[u8], mut raw: usize, mut from: usize) -> Option<usize> {
+        loop {
+            let Some(left @ 1..) = self.len.checked_sub(from) else {
+                return name_ends_at(pair, raw);
+            };
+            // The query ends before the name does.
+            let &first = pair.get(raw)?;
+            if first == b'%' {
+                let (Some(&[hi, lo]), Some(escape), Some(fold)) = (
+                    pair.get(raw + 1..raw + 3),
+                    self.escapes.get(from),
+                    self.folds.get(from),
+                ) else {
+                    return None;
+                };
+                if u16::from_le_bytes([hi, lo]) | fold != *escape {
+                    return None;
+                }
+                raw += 3;
+                from += 1;
+                continue;
+            }
+            let (Some(chunk), Some(want)) = (
+                pair.get(raw..).and_then(<[u8]>::first_chunk::<8>),
+                self.padded.get(from..).and_then(<[u8]>::first_chunk::<8>),
+            ) else {
+                // Fewer than eight bytes left in the query: one byte.
+                if Some(&first) != self.padded.get(from) {
+                    return None;
+                }
+                raw += 1;
+                from += 1;
+                continue;
+            };
+            let diff = (u64::from_le_bytes(*chunk) ^ u64::from_le_bytes(*want))
+                & (u64::MAX >> (8 * (8 - left)));
+            if diff == 0 {
+                return name_ends_at(pair, raw + left);
+            }
+            let differs = diff.trailing_zeros() as usize / 8;
+            // The byte that differs must start an escape of the name's.
+            if pair.get(raw + differs) != Some(&b'%') {
+                return None;
+            }
+            raw += differs;
+            from += differs;
+        }
+    }
+}
+
+/// What makes a hex digit's letter lower-case: `0x20` for a letter.
+const fn fold(digit: usize) -> u8 {
+    if digit >= 10 {
+        0x20
+    } else {
+        0
     }
 }
 
@@ -132,17 +226,21 @@ fn first_named_from<const N: usize>(
 }
 
 /// What [`read_params`] found: for each name, [`Found`]; and, when it was
-/// asked to strip them and some pair was named, the query without them.
+/// asked to strip them and some pair was named, the path and query to put
+/// in the URI instead: the path, then `?` and the query without those
+/// pairs, unless nothing is left of it.
 pub(crate) struct Params<'q, const N: usize> {
     pub(crate) found: [Found<'q>; N],
-    pub(crate) stripped: Option<String>,
+    pub(crate) stripped: Option<Vec<u8>>,
 }
 
 /// Reads the pairs of `query` named by `names` in one pass, from `from`
 /// (0, or the start of its first named pair, from [`first_named`]): the
 /// raw value of each name's only pair, or [`Refusal::Ambiguous`]; and,
-/// when `strip`, `query` without those pairs, every other byte in its
-/// place (other parameters keep their order and their exact encoding).
+/// when `strip` gives the URI's path, that path and `query` without those
+/// pairs, every other byte in its place (other parameters keep their order
+/// and their exact encoding): written once, into the buffer the rebuilt
+/// URI takes as it is.
 ///
 /// Without `strip` it stops at the first name found twice: the request is
 /// then ambiguous, whatever follows. With it, every pair is read once,
@@ -153,14 +251,14 @@ pub(crate) fn read_params<'q, const N: usize>(
     names: [&[u8]; N],
     sought: &Sought<N>,
     from: usize,
-    strip: bool,
+    strip: Option<&'q str>,
 ) -> Params<'q, N> {
     let bytes = query.as_bytes();
     // For each name, how many pairs have it (two stands for more), and
     // the value of the first.
     let mut count = [0u8; N];
     let mut first = [(0, 0); N];
-    let mut kept = Kept::new(query);
+    let mut kept = Kept::new(bytes, strip.unwrap_or_default().as_bytes());
     let mut walk = Walk::new(bytes, from, &sought.sieve);
     while let Some(start) = walk.next(bytes, &sought.sieve) {
         let pair = &bytes[start..];
@@ -174,7 +272,7 @@ pub(crate) fn read_params<'q, const N: usize>(
                 *first = (value, end);
             }
             *count = 2.min(*count + 1);
-            if strip {
+            if strip.is_some() {
                 kept.remove(start, end);
             } else if *count > 1 {
                 break;
@@ -189,24 +287,11 @@ pub(crate) fn read_params<'q, const N: usize>(
         1 => Some(Ok(&bytes[first[which].0..first[which].1])),
         _ => Some(Err(Refusal::Ambiguous)),
     });
-    Params {
-        found,
-        stripped: (strip && count.iter().any(|&n| n > 0)).then(|| kept.finish()),
-    }
-}
-
-/// `query` without the pairs named by any of `names`, every other byte in
-/// its place, as [`read_params`] strips it: for a URI other than the
-/// request's own (axum's `OriginalUri`).
-#[cfg(any(test, feature = "axum"))]
-pub(crate) fn strip_params<const N: usize>(
-    query: &str,
-    names: [&[u8]; N],
-    sought: &Sought<N>,
-) -> String {
-    read_params(query, names, sought, 0, true)
-        .stripped
-        .unwrap_or_else(|| query.to_owned())
+    let stripped = match strip {
+        Some(_) if count.iter().any(|&n| n > 0) => Some(kept.finish()),
+        _ => None,
+    };
+    Params { found, stripped }
 }
 
 /// The query being stripped: what is kept so far, and where the last
@@ -216,10 +301,12 @@ pub(crate) fn strip_params<const N: usize>(
 /// else with the `&` after it, so that the pairs kept stay joined by
 /// single `&`s. Ranges come in order and never overlap.
 struct Kept<'q> {
-    query: &'q str,
-    /// The kept bytes before `from`, allocated at the first of them: a
-    /// query that was only the link allocates nothing.
-    out: Option<String>,
+    query: &'q [u8],
+    /// The kept bytes before `from`, after the path and `?`, allocated at
+    /// the first of them: the path is only copied once the query is read.
+    out: Option<Vec<u8>>,
+    /// The URI's path, which the rebuilt path and query starts with.
+    path: &'q [u8],
     /// Where the bytes not yet kept nor removed start.
     from: usize,
     /// A pair was kept before `from` (maybe an empty one).
@@ -227,9 +314,10 @@ struct Kept<'q> {
 }
 
 impl<'q> Kept<'q> {
-    fn new(query: &'q str) -> Self {
+    fn new(query: &'q [u8], path: &'q [u8]) -> Self {
         Kept {
             query,
+            path,
             out: None,
             from: 0,
             kept_before: false,
@@ -257,27 +345,51 @@ impl<'q> Kept<'q> {
     /// Keeps the bytes from `self.from` to `cut`, before a range that goes
     /// on to `to`.
     fn keep(&mut self, cut: usize, to: usize) {
-        let len = self.query.len();
-        // At least this range goes: the rest fits in what is left.
-        // Removed ranges start and end next to an ASCII `&` (or at an end
-        // of the query): always character boundaries.
-        self.out
-            .get_or_insert_with(|| String::with_capacity(len - (to - cut)))
-            .push_str(&self.query[self.from..cut]);
+        let (len, path) = (self.query.len(), self.path);
+        let out = self.out.get_or_insert_with(|| {
+            // At least this range goes: the rest fits in what is left,
+            // and the copy of a short pair may run past its end by less
+            // than a chunk.
+            let mut out = Vec::with_capacity(path.len() + 1 + len - (to - cut) + CHUNK);
+            out.extend_from_slice(path);
+            out.push(b'?');
+            out
+        });
+        let kept = &self.query[self.from..cut];
+        match self
+            .query
+            .get(self.from..)
+            .and_then(<[u8]>::first_chunk::<CHUNK>)
+        {
+            // A call to `memcpy` costs more than the short pairs an
+            // attacker keeps between removed ones: a whole chunk is
+            // copied, within the capacity, and what is not kept dropped.
+            Some(chunk) if kept.len() <= CHUNK => {
+                let at = out.len();
+                out.extend_from_slice(chunk);
+                out.truncate(at + kept.len());
+            }
+            _ => out.extend_from_slice(kept),
+        }
     }
 
-    /// What is kept once the last named pair is removed.
-    fn finish(self) -> String {
-        let rest = &self.query[self.from..];
+    /// The path, then `?` and what is kept, once the last named pair is
+    /// removed; the path alone when nothing is.
+    fn finish(self) -> Vec<u8> {
+        let (rest, path) = (&self.query[self.from..], self.path);
         match self.out {
             Some(mut out) => {
-                out.push_str(rest);
+                out.extend_from_slice(rest);
                 out
             }
-            None => rest.to_owned(),
+            None if rest.is_empty() => path.to_vec(),
+            None => [path, b"?", rest].concat(),
         }
     }
 }
+
+/// How many bytes [`Kept`] copies at once for a short kept range.
+const CHUNK: usize = 16;
 
 /// Which of `names` the decoded name of `pair` (up to its first `=` or
 /// `&`) is, and where that name ends.
@@ -298,7 +410,7 @@ fn named<const N: usize>(
     plain: &[Plain; N],
 ) -> Option<(usize, usize)> {
     let (Some(word), false) = (pair.first_chunk::<8>(), pair.first() == Some(&b'%')) else {
-        return escaped_name(pair, names);
+        return escaped_name(pair, names, plain);
     };
     let word = u64::from_le_bytes(*word);
     for which in 0..N {
@@ -310,13 +422,11 @@ fn named<const N: usize>(
         } else if diff == 0 {
             name_ends_at(pair, plain.len)
         } else {
-            // The byte that differs, decoded if it starts an escape: the
-            // name's byte, or this name is ruled out.
+            // The byte that differs must start an escape of the name's
+            // byte, or this name is ruled out.
             let differs = diff.trailing_zeros() as usize / 8;
             match pair[differs] {
-                b'%' if decode_escape(&pair[differs + 1..]) == Some(name[differs]) => {
-                    decoded_name_end(pair, name, differs + 3, differs + 1)
-                }
+                b'%' => plain.spelled_end(pair, differs, differs),
                 _ => None,
             }
         };
@@ -359,7 +469,11 @@ fn pair_end(query: &[u8], value: usize) -> usize {
 
 /// [`named`] for a pair that starts with a `%` (or is shorter than eight
 /// bytes): its first byte, decoded once, tells which names to compare.
-fn escaped_name<const N: usize>(pair: &[u8], names: [&[u8]; N]) -> Option<(usize, usize)> {
+fn escaped_name<const N: usize>(
+    pair: &[u8],
+    names: [&[u8]; N],
+    plain: &[Plain; N],
+) -> Option<(usize, usize)> {
     let (first, raw) = match pair {
         [b'%', rest @ ..] => decode_escape(rest).map_or((b'%', 1), |b| (b, 3)),
         [b'+', ..] => (b' ', 1),
@@ -374,7 +488,12 @@ fn escaped_name<const N: usize>(pair: &[u8], names: [&[u8]; N]) -> Option<(usize
         if name.first() != Some(&first) {
             return None;
         }
-        Some((which, decoded_name_end(pair, name, raw, 1)?))
+        let end = if plain[which].len == 0 {
+            decoded_name_end(pair, name, raw, 1)
+        } else {
+            plain[which].spelled_end(pair, raw, 1)
+        };
+        Some((which, end?))
     })
 }
 
@@ -457,6 +576,24 @@ const NOT_HEX: u8 = 0xff;
 mod tests {
     use super::*;
 
+    /// `query` without the pairs named by any of `names`, as
+    /// [`read_params`] strips it after an empty path.
+    fn strip_params<const N: usize>(query: &str, names: [&[u8]; N], sought: &Sought<N>) -> String {
+        match read_params(query, names, sought, 0, Some("")).stripped {
+            Some(rebuilt) => {
+                let rebuilt = String::from_utf8(rebuilt).expect("kept bytes of a str");
+                match rebuilt.strip_prefix('?') {
+                    Some(kept) => kept.to_owned(),
+                    None => {
+                        assert!(rebuilt.is_empty(), "{rebuilt:?} after an empty path");
+                        rebuilt
+                    }
+                }
+            }
+            None => query.to_owned(),
+        }
+    }
+
     /// The verdict's reading, without stripping.
     fn find_params<'q, const N: usize>(
         query: &'q [u8],
@@ -464,7 +601,7 @@ mod tests {
         sought: &Sought<N>,
     ) -> [Found<'q>; N] {
         let query = std::str::from_utf8(query).expect("test queries are text");
-        read_params(query, names, sought, 0, false).found
+        read_params(query, names, sought, 0, None).found
     }
 
     fn find(q: &str) -> Result<Option<&str>, Refusal> {
@@ -576,7 +713,6 @@ mod tests {
         ] {
             let out = strip_params(q, [b"crylk"], &sought([b"crylk"]));
             assert_eq!(out, want, "{q:?}");
-            assert_eq!(out.capacity(), out.len(), "{q:?}");
         }
     }
 
@@ -649,6 +785,8 @@ mod tests {
                     "&", "=", "+", "%", "a", "%61", "%41", "b", "pa_query", "pa%5fquery",
                     "pa_query_long", "pa_query_lon%67", "pa_query_lon", "pa_quer",
                     "x%2562", "x%62", "xb", "crylk", "cryl%6B", "=v", "&a=1", "%26",
+                    "%70a_query", "%70a_quer", "%70%61_query", "%63rylk", "%63ryl", "%63rylkk",
+                    "pa%5Fquery", "pa%5fquer", "pa_q%75ery", "%70a%5F",
                 ]),
                 0..40,
             ),
@@ -658,7 +796,7 @@ mod tests {
             let query = query.concat();
             let bytes = names.map(str::as_bytes);
             let sought = sought(bytes);
-            let read = read_params(&query, bytes, &sought, 0, true);
+            let read = read_params(&query, bytes, &sought, 0, Some("/p"));
             let (want, kept) = form_oracle(&query, names);
             let found = read.found.map(|found| {
                 found.map(|value| value.map(|v| String::from_utf8(v.to_vec()).unwrap()))
@@ -667,7 +805,8 @@ mod tests {
             let any = want.iter().any(Option::is_some);
             proptest::prop_assert_eq!(read.stripped.is_some(), any, "{:?}", query);
             if let Some(stripped) = read.stripped {
-                proptest::prop_assert_eq!(stripped, kept, "{:?} {:?}", query, names);
+                let kept = if kept.is_empty() { "/p".to_owned() } else { format!("/p?{kept}") };
+                proptest::prop_assert_eq!(stripped, kept.into_bytes(), "{:?} {:?}", query, names);
             }
             proptest::prop_assert_eq!(
                 first_named(query.as_bytes(), bytes, &sought).is_some(),
@@ -697,7 +836,7 @@ mod tests {
                 );
                 // Read from the first named pair, as the layer does, or
                 // from the start: the same values and the same stripping.
-                for strip in [false, true] {
+                for strip in [None, Some("/p")] {
                     let whole = read_params(&query, names, &sought, 0, strip);
                     let rest = read_params(&query, names, &sought, first.unwrap_or(0), strip);
                     proptest::prop_assert_eq!(whole.found, rest.found, "{:?}", query);

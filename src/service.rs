@@ -10,7 +10,7 @@ use tower_service::Service;
 use crate::future::ResponseFuture;
 use crate::policy::Policy;
 #[cfg(any(test, feature = "axum"))]
-use crate::query::strip_params;
+use crate::query::read_params;
 use crate::validate::{Accepted, Verdict};
 use crate::{Forward, OnRefused, PortalLinkLayer, PortalQuery, PortalTarget, Refusal};
 
@@ -85,9 +85,13 @@ impl<S, R> PortalLink<S, R> {
     #[inline(never)]
     fn judge<B>(&self, req: &mut Request<B>, from: usize) -> Judgment {
         let strip_link = self.policy.strip;
-        let mut verdict = self
-            .policy
-            .verdict(req.uri().query(), from, req.headers(), strip_link);
+        let uri = req.uri();
+        let mut verdict = self.policy.verdict(
+            uri.query(),
+            from,
+            req.headers(),
+            strip_link.then(|| uri.path()),
+        );
         if strip_link {
             strip(req, &self.policy, &mut verdict);
         }
@@ -129,8 +133,8 @@ impl<S, R> PortalLink<S, R> {
 fn strip<B>(req: &mut Request<B>, policy: &Policy, verdict: &mut Verdict) {
     if verdict.in_query {
         // The query was stripped as it was read.
-        if let Some(kept) = verdict.stripped.take() {
-            set_query(req.uri_mut(), &kept);
+        if let Some(rebuilt) = verdict.stripped.take() {
+            set_path_and_query(req.uri_mut(), rebuilt);
         }
         // axum's router keeps the URI it received in an extension, for
         // handlers and spans: the link must not live on there.
@@ -264,28 +268,21 @@ fn strip_from_uri(uri: &mut Uri, policy: &Policy) {
     let Some(query) = uri.query() else {
         return;
     };
-    let kept = strip_params(query, policy.names(), policy.sought());
-    set_query(uri, &kept);
+    let params = read_params(query, policy.names(), policy.sought(), 0, Some(uri.path()));
+    if let Some(rebuilt) = params.stripped {
+        set_path_and_query(uri, rebuilt);
+    }
 }
 
-/// Replaces `uri`'s query with `kept` (and drops the `?` when it is
-/// empty), leaving the rest of the URI as it was.
-fn set_query(uri: &mut Uri, kept: &str) {
+/// Replaces `uri`'s path and query with `rebuilt` (its own path, and what
+/// is kept of its query), leaving the rest of the URI as it was.
+fn set_path_and_query(uri: &mut Uri, rebuilt: Vec<u8>) {
     let mut parts = std::mem::take(uri).into_parts();
     let Some(old) = parts.path_and_query.take() else {
         return;
     };
-    // Exactly sized: `Bytes` then takes the string's buffer as it is,
-    // instead of allocating a header to share it.
-    let query_len = if kept.is_empty() { 0 } else { 1 + kept.len() };
-    let mut rebuilt = String::with_capacity(old.path().len() + query_len);
-    rebuilt.push_str(old.path());
-    if !kept.is_empty() {
-        rebuilt.push('?');
-        rebuilt.push_str(kept);
-    }
-    // Every byte comes from a path and query that parsed, so this parses; if
-    // it ever did not, dropping the whole query is the safe way to fail.
+    // Every byte comes from a path and query that parsed, so this parses;
+    // if it ever did not, dropping the whole query is the safe way to fail.
     parts.path_and_query = Some(
         PathAndQuery::try_from(rebuilt)
             .or_else(|_| PathAndQuery::try_from(old.path()))

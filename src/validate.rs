@@ -27,9 +27,9 @@ pub(crate) struct Verdict {
     pub(crate) in_query: bool,
     /// The configured header is present.
     pub(crate) in_header: bool,
-    /// The query without the parameters, when asked for and the query
-    /// carries one.
-    pub(crate) stripped: Option<String>,
+    /// The path and query without the parameters, when asked for and the
+    /// query carries one.
+    pub(crate) stripped: Option<Vec<u8>>,
 }
 
 impl Policy {
@@ -38,7 +38,7 @@ impl Policy {
     pub(crate) fn target_from_query(&self, query: &str) -> Result<Option<PortalTarget>, Refusal> {
         // An empty map allocates nothing.
         match self
-            .verdict(Some(query), 0, &HeaderMap::new(), false)
+            .verdict(Some(query), 0, &HeaderMap::new(), None)
             .result?
         {
             Some(Accepted::Target(target)) => Ok(Some(target)),
@@ -47,14 +47,14 @@ impl Policy {
     }
 
     /// The verdict for a request: its query, read from `from` (0, or the
-    /// start of its first named pair) and, when `strip`, stripped in the
-    /// same pass; and, when configured, its header.
-    pub(crate) fn verdict(
+    /// start of its first named pair) and, when `strip` gives the URI's
+    /// path, stripped in the same pass; and, when configured, its header.
+    pub(crate) fn verdict<'q>(
         &self,
-        query: Option<&str>,
+        query: Option<&'q str>,
         from: usize,
         headers: &HeaderMap,
-        strip: bool,
+        strip: Option<&'q str>,
     ) -> Verdict {
         let Params {
             found: [link, token],

@@ -298,9 +298,23 @@ pub fn dense() -> Vec<Case> {
         ("lower_escaped_repeated", "&%63%72%79%6c%6b="),
         ("plus_value_repeated", "&cryl%6B=+"),
         ("both_repeated", "&crylk&pa_query="),
+        // Names escaped from their first byte, or at one byte, in either
+        // case of hex digits, with a short value: every pair is named.
+        ("pa_escaped_first", "&%70a_query=x"),
+        ("link_escaped_first", "&%63rylk=x"),
+        ("pa_escaped_upper", "&pa%5Fquery=x"),
+        ("pa_escaped_lower", "&pa%5fquery=x"),
+        ("pa_all_escaped", "&%70%61%5F%71%75%65%72%79=x"),
+        ("link_mixed_case_escapes", "&%63%72%79%6C%6b=x"),
+        // Near misses with a value: a byte too long, a `+` inside, an
+        // escape of an escape.
+        ("near_miss", "&crylkz=1"),
+        ("pa_plus_inside", "&pa+query=x"),
+        ("pa_double_escape", "&%2570a_query=x"),
         // Kept pairs between removed ones: the rest is copied around them.
         ("kept_between", "&crylk&x"),
         ("kept_between_escaped", "&cryl%6b=&a=1"),
+        ("kept_between_pa_escaped", "&%70a_query&x"),
         // Everything at once.
         (
             "mixture",
@@ -322,6 +336,31 @@ pub fn dense() -> Vec<Case> {
     ] {
         cases.push(case(name, &filled(unit, DENSE_SMALL)));
     }
+    cases
+}
+
+/// The requests of the end-to-end benchmark (`benches/e2e.rs`): the
+/// typical path, the guide's link, large queries that keep most of their
+/// bytes or none, and every shape of [`dense`] at [`LARGE_QUERY`] bytes.
+pub fn e2e() -> Vec<Case> {
+    let guide = format!("crylk={GUIDE_CRYLK}");
+    let mut cases = vec![
+        case("no_query", ""),
+        case("typical", TYPICAL),
+        case("valid_link", &guide),
+        // Pairs a form parser does not split: one long pair, no link.
+        case("semicolon_pairs", &filled("a=1;", LARGE_QUERY)),
+        // The guide's link, then one long value that is kept.
+        case("link_then_kept", &{
+            let head = format!("{guide}&x=");
+            format!("{head}{}", "a".repeat(LARGE_QUERY - head.len()))
+        }),
+    ];
+    cases.extend(
+        dense()
+            .into_iter()
+            .filter(|case| !case.name.ends_with("_8k")),
+    );
     cases
 }
 

@@ -208,7 +208,7 @@ pub(crate) fn read_href(policy: &Policy, href: &str) -> Result<Accepted, Refusal
         if !(scheme.starts_with("https://") || scheme.starts_with("http://")) {
             return Err(Refusal::SchemeNotAllowed);
         }
-        let verdict = policy.verdict(Some(query), 0, &HeaderMap::new(), false);
+        let verdict = policy.verdict(Some(query), 0, &HeaderMap::new(), None);
         if let Some(accepted) = verdict.result? {
             return Ok(accepted);
         }
