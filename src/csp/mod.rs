@@ -211,59 +211,48 @@
 //!
 //! # How a policy is widened
 //!
-//! In each policy the layer widens:
+//! In each policy the layer widens, for frames and for scripts:
 //!
-//! - **The directive is present**: the sources it lacks are appended to it,
-//!   in place (it keeps its position and its spelling; schemes, hosts and
-//!   keywords are compared ignoring ASCII case, paths and nonce or hash
-//!   values are not). Only the first directive of a name counts in a
-//!   browser, so only the first is changed.
-//! - **The directive is `'none'`, or empty**: it matches nothing, and
-//!   `'none'` is ignored beside any other source, so it is replaced by the
-//!   layer's sources. The page then allows those, and only them.
-//! - **The directive is absent, but a fallback governs it**: frames fall
-//!   back on `child-src`, then `default-src`; scripts on `default-src`. A
-//!   directive made of the layer's sources alone would *replace* that
-//!   fallback (narrowing it, if it allowed more), so the new directive is a
-//!   copy of the fallback's sources plus the layer's: `default-src 'self'`
-//!   gets `; frame-src 'self' https://*.proabono.com`. Every request is
-//!   then allowed or blocked as before, except the layer's sources.
-//! - **Workers**: they fall back on `worker-src`, `child-src`,
-//!   `script-src`, then `default-src`. A `script-src` created from
-//!   `default-src` in a policy with neither `worker-src` nor `child-src`
-//!   would govern them, so `worker-src` gets `default-src`'s sources too:
-//!   `default-src 'self'` gets `; script-src 'self'
-//!   https://portal.proabono.com; worker-src 'self'`. (A `script-src` the
-//!   page has already governs its workers, and gets portal.js's origin
-//!   like the rest: a worker's script must be same-origin with the page,
-//!   so that origin lets none start.)
-//! - **Neither the directive nor a fallback**: the policy does not restrict
-//!   those requests, so it already allows the layer's sources, and it is
-//!   left as it is. Adding the directive would block what the page allows.
-//! - **`script-src-elem`**, when the policy has it, governs `<script>`
-//!   elements instead of `script-src` in the browsers that know it, so it
-//!   gets the script sources too (and `script-src` still does, for the
-//!   others).
-//! - **`'unsafe-inline'`**: a list with `'unsafe-inline'` and no nonce, no
-//!   hash and no `'strict-dynamic'` already allows the inline call, and a
-//!   nonce or hash added to it would switch `'unsafe-inline'` off for the
-//!   page's other inline scripts: the response's [`InlineScript`] is not
-//!   added to such a list.
-//! - **`'strict-dynamic'`**: browsers then ignore host sources, so
-//!   portal.js loads only if its `<script>` element carries the page's
-//!   nonce; use a nonce for both elements.
-//! - **A value that is not visible ASCII** (the `http` crate allows
-//!   `obs-text` bytes in a header): left untouched. There is no single way
-//!   to read it, and leaving it can only block the portal, never allow
-//!   anything else.
+//! - **The directive is there**: the sources it lacks are appended, in
+//!   place. Schemes, hosts and keywords are compared ignoring ASCII case;
+//!   paths, nonces and hashes are not. Browsers read only the first
+//!   directive of a name, so only the first is changed.
+//! - **The directive is `'none'` or empty**: it is replaced by the layer's
+//!   sources. It matched nothing, so the page now allows those and only
+//!   those.
+//! - **The directive is absent, and a fallback governs it**: the new
+//!   directive is the fallback's sources plus the layer's. Frames fall back
+//!   on `child-src`, then `default-src`; scripts on `default-src`. The
+//!   layer's sources alone would narrow what the fallback allowed. Example:
+//!   `default-src 'self'` gets `; frame-src 'self' https://*.proabono.com`.
+//! - **Nothing governs it**: the policy is left as it is. It already allows
+//!   the layer's sources, and a new directive would block what the page
+//!   allows.
+//! - **Workers**: a new `script-src` would govern them when the policy has
+//!   neither `worker-src` nor `child-src`, so `worker-src` gets
+//!   `default-src`'s sources: `default-src 'self'` gets `; script-src 'self'
+//!   https://portal.proabono.com; worker-src 'self'`. A page's own
+//!   `script-src` gets portal.js's origin as usual; a worker's script must
+//!   be same-origin, so that origin starts none.
+//! - **`script-src-elem`**, when present, gets the script sources too.
+//!   Browsers that know it read it for `<script>` elements; the others read
+//!   `script-src`.
+//! - **`'unsafe-inline'`** with no nonce, hash or `'strict-dynamic'`: the
+//!   [`InlineScript`] is not added. The list already allows the inline
+//!   call, and a nonce or hash would switch `'unsafe-inline'` off for the
+//!   page's other inline scripts.
+//! - **`'strict-dynamic'`**: browsers then ignore host sources. Give
+//!   portal.js's `<script>` element the page's nonce too.
+//! - **A value that is not visible ASCII** (`http` allows `obs-text`) is
+//!   left untouched. It has no single reading, and leaving it can only
+//!   block the portal.
 //! - **Report-only policies** are widened only with
-//!   [`report_only(true)`](PortalCspLayer::report_only), so that a policy
-//!   being tried out does not report the portal; none is ever created.
+//!   [`report_only(true)`](PortalCspLayer::report_only). None is ever
+//!   created.
 //!
-//! Nothing else in a policy changes: no source is ever removed but
-//! `'none'`, from a directive the layer's sources are added to, and no
-//! directive but empty ones (`;;`) at the end of a policy that gets a new
-//! directive.
+//! Nothing else changes. The only source ever removed is `'none'`, from a
+//! directive the layer adds to. The only directives ever removed are empty
+//! ones (`;;`) at the end of a policy that gets a new directive.
 
 mod layer;
 mod merge;
