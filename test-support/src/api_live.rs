@@ -20,8 +20,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
-use tokio_rustls::TlsAcceptor;
+use rustls::pki_types::CertificateDer;
 
 /// The agent key the stand-in accepts.
 pub const AGENT_KEY: &str = "stand-in-agent-key-7f3a";
@@ -144,20 +143,8 @@ impl std::fmt::Debug for ApiLive {
 impl ApiLive {
     /// Starts a stand-in on 127.0.0.1 that knows [`DEMO_CUSTOMER`].
     pub async fn start() -> ApiLive {
-        let rcgen::CertifiedKey { cert, signing_key } = rcgen::generate_simple_self_signed(vec![
-            "127.0.0.1".to_owned(),
-            "localhost".to_owned(),
-        ])
-        .expect("a self-signed certificate");
-        let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key.into())
-            .expect("the certificate and its key");
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let crate::tls::SelfSigned { acceptor, cert, .. } =
+            crate::tls::self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]);
         let (listener, addr) = crate::listener().await;
         let state = Arc::new(State::default());
         let shared = Arc::clone(&state);
@@ -180,7 +167,7 @@ impl ApiLive {
         });
         let api = ApiLive {
             addr,
-            cert: cert.der().clone(),
+            cert,
             state,
             server,
         };

@@ -2,10 +2,12 @@
 //! of ProAbono's guide (the library's tests and the example crates'), and,
 //! for the example crates, real sockets (a listener on 127.0.0.1 and an
 //! ephemeral port, an HTTP/1.1 client, and a time bound on both); and a
-//! stand-in for ProAbono's API Live ([`api_live`]).
+//! stand-in for ProAbono's API Live ([`api_live`]), and TLS for such
+//! stand-ins ([`tls`]).
 #![deny(missing_docs)]
 
 pub mod api_live;
+pub mod tls;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -74,15 +74,12 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use oracle::host_allowed;
-use rcgen::PublicKeyData as _;
-use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subscriptions::PAGE_JS_PATH;
 use test_support::{GUIDE_CRYLK, IN_SITE_QUERY};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio_rustls::TlsAcceptor;
 use tower_portal_link::{target_from_query, validate_link, PortalQuery};
 
 /// The page's `hosted-home` fallback: recognizable, and never a ProAbono
@@ -293,18 +290,9 @@ impl PortalJs {
             .chain(frame_hosts.iter().copied())
             .map(str::to_owned)
             .collect();
-        let rcgen::CertifiedKey { cert, signing_key } =
-            rcgen::generate_simple_self_signed(names).expect("a self-signed certificate");
-        let spki = BASE64.encode(Sha256::digest(signing_key.subject_public_key_info()));
-        let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key.into())
-            .expect("the certificate and its key");
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let test_support::tls::SelfSigned { acceptor, spki, .. } =
+            test_support::tls::self_signed(names);
+        let spki = BASE64.encode(Sha256::digest(spki));
         let (listener, addr) = test_support::listener().await;
         let served = Arc::new(AtomicUsize::new(0));
         let framed = Arc::new(Mutex::new(Vec::new()));
