@@ -29,6 +29,14 @@
 //!   and a frame of another host inserted into the page is blocked (a
 //!   `frame-src` violation, and no request) with `restrict_frames`, or
 //!   where the page's policy restricts frames, and loaded otherwise.
+//! - **The API's `hosted-home` under `restrict_frames`**: the page runs
+//!   with `PROABONO_API=on` against the API Live stand-in (TLS, trusted
+//!   through `SSL_CERT_FILE`), the narrowed list, and its fallback on
+//!   another host. Without a link, Chromium frames the `hosted-home` the
+//!   API returned for the configured customer, and still blocks another
+//!   host's frame. A `hosted-home` outside the list is refused by the
+//!   client's link check: the page frames its fallback, and Chromium never
+//!   asks for that host.
 //!
 //! - **`Referer`, under every `Referrer-Policy`**: pages served through
 //!   the layer to requests that carried a link set a range of
@@ -46,7 +54,8 @@
 //! in the first test the portal iframe itself never loads.
 //!
 //! Screenshots of the page, with an accepted link, a refused link and an
-//! In-Site query, the framed fallback and a blocked frame, are left in
+//! In-Site query, the framed fallback, the API's framed `hosted-home` and
+//! a blocked frame, are left in
 //! `target/browser/`.
 
 #[path = "../../../tests/support/corpus.rs"]
@@ -77,10 +86,12 @@ use oracle::host_allowed;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subscriptions::PAGE_JS_PATH;
+use test_support::api_live::{ApiLive, Hit, Link, AGENT_KEY, API_KEY};
 use test_support::{GUIDE_CRYLK, IN_SITE_QUERY};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tower_portal_link::{target_from_query, validate_link, PortalQuery};
+use tower_portal_link::api::LinkError;
+use tower_portal_link::{target_from_query, validate_link, PortalQuery, Refusal};
 
 /// The page's `hosted-home` fallback: recognizable, and never a ProAbono
 /// host, so a refused link can never be mistaken for an accepted one.
@@ -243,7 +254,8 @@ async fn start_page() -> (Child, SocketAddr) {
     start_page_with(&[("PORTAL_FALLBACK_URL", FALLBACK)]).await
 }
 
-/// The example page with the demo's settings but `env`.
+/// The example page with the demo's settings but `env`, calling no API
+/// unless `env` sets `PROABONO_API=on`.
 async fn start_page_with(env: &[(&str, &str)]) -> (Child, SocketAddr) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_subscriptions"));
     for setting in [
@@ -254,10 +266,17 @@ async fn start_page_with(env: &[(&str, &str)]) -> (Child, SocketAddr) {
         "PROABONO_BUSINESS_ID",
         "PROABONO_SEGMENT_REF",
         "PROABONO_PORTAL_SECRET",
+        "PROABONO_CUSTOMER_REF",
+        "PROABONO_API_ENDPOINT",
+        "PROABONO_AGENT_KEY",
+        "PROABONO_API_KEY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
     ] {
         command.env_remove(setting);
     }
-    // The static fallback: these pages call no API.
+    // The static fallback by default; `env` comes after, and a later
+    // setting of a variable wins.
     command.env("PROABONO_API", "off");
     command.env("PORT", "0").envs(env.iter().copied());
     let (child, addr) = spawn_until("the example page", command, "listening on http://").await;
@@ -1230,6 +1249,180 @@ async fn chromium_enforces_the_portal_policy_in_every_page_state() {
                     );
                 }
             }
+            findings
+        })
+        .await;
+}
+
+/// The customers of [`chromium_frames_the_hosted_home_the_api_returned`]:
+/// one whose `hosted-home` is on the page's allowed origin, and one whose
+/// `hosted-home` is on a ProAbono host outside it. Neither is the page's
+/// default customer, so each page reads the customer it was told to.
+const API_CUSTOMER: &str = "cust-browser-api";
+const OUTSIDE_CUSTOMER: &str = "cust-browser-outside";
+
+/// The calls the page made to the API stand-in since `from`: at least one,
+/// each `GET /v1/Customer` for `customer` with the stand-in's keys.
+fn api_calls(api: &ApiLive, from: usize, customer: &str) -> Option<String> {
+    let hits = api.hits().split_off(from);
+    let right = |hit: &Hit| {
+        hit.method == hyper::Method::GET
+            && hit.path == "/v1/Customer"
+            && hit.reference.as_deref() == Some(customer)
+            && hit.authorized
+    };
+    if hits.is_empty() || !hits.iter().all(right) {
+        return Some(format!(
+            "the API stand-in saw {hits:?}, not GETs for {customer}"
+        ));
+    }
+    None
+}
+
+/// The page without a link, reading its customer's `hosted-home` from an
+/// API Live stand-in over TLS (trusted through `SSL_CERT_FILE`), with a
+/// narrowed list, a static fallback on another host, and
+/// `restrict_frames`: under no page policy and under the example's own,
+/// Chromium frames the API's link (the frame host's stand-in serves it,
+/// with no violation), and still blocks a frame of another host; a
+/// `hosted-home` outside the list is refused by the client's link check,
+/// so the page frames its fallback and Chromium never asks for that host.
+async fn api_hosted_home(
+    client: &Client,
+    portal_js: &PortalJs,
+    api: &ApiLive,
+    cert_file: &Path,
+    artifacts: &Path,
+) -> Findings {
+    const SOURCE: &str = "ProAbono's API Live";
+    let fallback_page = format!("{FALLBACK_HOST}/portal-anon?from=static");
+    let fallback = format!("https://{fallback_page}");
+    let allowed = format!("https://{NARROWED_HOST}");
+    let endpoint = api.endpoint();
+    let cert_file = cert_file.to_str().expect("a UTF-8 temporary path");
+    let env_for = |customer: &'static str| {
+        vec![
+            ("PROABONO_API", "on"),
+            ("PROABONO_API_ENDPOINT", endpoint.as_str()),
+            ("PROABONO_AGENT_KEY", AGENT_KEY),
+            ("PROABONO_API_KEY", API_KEY),
+            ("SSL_CERT_FILE", cert_file),
+            ("PROABONO_CUSTOMER_REF", customer),
+            ("PORTAL_ALLOWED_ORIGINS", allowed.as_str()),
+            ("PORTAL_RESTRICT_FRAMES", "true"),
+            ("PORTAL_FALLBACK_URL", fallback.as_str()),
+        ]
+    };
+    let mut findings = Vec::new();
+
+    // 1. The API's `hosted-home`, on the allowed origin: framed.
+    let states = [("no page policy", Some("")), ("the example's policy", None)];
+    for (run, (state, page_csp)) in states.into_iter().enumerate() {
+        let mut found = Vec::new();
+        // A path of its own per page, so that each must be framed anew.
+        let home_page = format!("{NARROWED_HOST}/portal-auth/T0k?from=api&run={run}");
+        let home = format!("https://{home_page}");
+        api.set_links(API_CUSTOMER, vec![Link::href("hosted-home", &home)]);
+        let mut env = env_for(API_CUSTOMER);
+        if let Some(policy) = page_csp {
+            env.push(("PAGE_CSP", policy));
+        }
+        let before = api.hits().len();
+        let (_page, addr) = start_page_with(&env).await;
+        let shown = Shown::Frame {
+            src: home,
+            line: format!("Portal link: hosted-home from {SOURCE} (no crylk or pa_query)"),
+        };
+        found.extend(check_query(client, addr, "", &shown).await.0);
+        if !framed_within(portal_js, &home_page, FRAME_LOAD).await {
+            found.push(format!("the API's hosted-home {home_page} was not framed"));
+        }
+        found.extend(api_calls(api, before, API_CUSTOMER));
+        if run == 0 {
+            // The request reached the stand-in; the screenshot (only an
+            // artifact) waits a moment for the frame to paint.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let png = client.screenshot().await.expect("a screenshot");
+            std::fs::write(artifacts.join("csp-api-hosted-home-framed.png"), png)
+                .expect("write the screenshot");
+        }
+        // The policy restricts frames all the same: another host's frame
+        // is blocked.
+        let injected = format!("{OUTSIDE_HOST}/injected?api-run={run}");
+        let seen = client
+            .execute_async(INJECT_FRAME, vec![json!(format!("https://{injected}"))])
+            .await
+            .expect("the frame insertion reports");
+        let violated = seen
+            .as_array()
+            .is_some_and(|v| v.iter().any(|v| v["directive"] == "frame-src"));
+        let framed = framed_within(portal_js, &injected, Duration::from_millis(500)).await;
+        if framed || !violated {
+            found.push(format!(
+                "the frame of {OUTSIDE_HOST} was not blocked (loaded: {framed}, violations: {seen})"
+            ));
+        }
+        findings.extend(found.into_iter().map(|f| format!("{state}: {f}")));
+    }
+
+    // 2. The control: a `hosted-home` on a ProAbono host outside the list.
+    //    The client's link check (the layer's origins) refuses it before
+    //    the page renders anything: the API was called, the fallback is
+    //    framed, and Chromium never asks for that host.
+    let outside_page = format!("{OUTSIDE_HOST}/portal-auth/T0k?from=api");
+    api.set_links(
+        OUTSIDE_CUSTOMER,
+        vec![Link::href(
+            "hosted-home",
+            &format!("https://{outside_page}"),
+        )],
+    );
+    let before = api.hits().len();
+    let (_page, addr) = start_page_with(&env_for(OUTSIDE_CUSTOMER)).await;
+    let refused = LinkError::Refused(Refusal::HostNotAllowed);
+    let shown = Shown::Frame {
+        src: fallback.clone(),
+        line: format!("Portal link: fallback (no crylk or pa_query; {SOURCE}: {refused})"),
+    };
+    let mut found = check_query(client, addr, "", &shown).await.0;
+    if !framed_within(portal_js, &fallback_page, FRAME_LOAD).await {
+        found.push(format!("the fallback {fallback_page} was not framed"));
+    }
+    if framed_within(portal_js, &outside_page, Duration::from_millis(500)).await {
+        found.push(format!("Chromium was sent to {outside_page}"));
+    }
+    found.extend(api_calls(api, before, OUTSIDE_CUSTOMER));
+    findings.extend(
+        found
+            .into_iter()
+            .map(|f| format!("hosted-home outside the list: {f}")),
+    );
+    findings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; run by .ci/run"]
+async fn chromium_frames_the_hosted_home_the_api_returned() {
+    let api = ApiLive::start().await;
+    // The page trusts the stand-in as it would a private CA: its
+    // certificate alone, through `SSL_CERT_FILE`.
+    let certs = TempDir(std::env::temp_dir().join(format!(
+        "portal-link-api-cert-{}-{}",
+        std::process::id(),
+        api.addr().port()
+    )));
+    std::fs::create_dir_all(&certs.0).expect("a certificate dir");
+    let cert_file = certs.0.join("api-live.pem");
+    std::fs::write(&cert_file, api.cert_pem()).expect("write the certificate");
+    let portal_js = PortalJs::start(FRAME_HOSTS).await;
+    let browser = Browser::start(&portal_js).await;
+    let client = browser.client.clone();
+    browser
+        .run(async move {
+            let artifacts = target_dir().join("browser");
+            std::fs::create_dir_all(&artifacts).expect("target/browser");
+            let findings = api_hosted_home(&client, &portal_js, &api, &cert_file, &artifacts).await;
+            drop(certs);
             findings
         })
         .await;
