@@ -1087,6 +1087,40 @@ document.body.appendChild(frame);
 setTimeout(() => done(seen), 2000);
 "#;
 
+/// What became of a frame [`inject_frame`] inserted.
+struct Injected {
+    /// Chromium asked the stand-in for its page.
+    framed: bool,
+    /// Chromium reported a `frame-src` violation.
+    violated: bool,
+    /// Every violation Chromium reported, for the findings.
+    seen: Value,
+}
+
+/// Inserts a frame of `https://{page}` into the page `client` shows, and
+/// tells whether Chromium blocked it, waiting up to `within` for the
+/// stand-in to be asked for it.
+async fn inject_frame(
+    client: &Client,
+    portal_js: &PortalJs,
+    page: &str,
+    within: Duration,
+) -> Injected {
+    let seen = client
+        .execute_async(INJECT_FRAME, vec![json!(format!("https://{page}"))])
+        .await
+        .expect("the frame insertion reports");
+    let violated = seen
+        .as_array()
+        .is_some_and(|v| v.iter().any(|v| v["directive"] == "frame-src"));
+    let framed = framed_within(portal_js, page, within).await;
+    Injected {
+        framed,
+        violated,
+        seen,
+    }
+}
+
 /// How long a frame may take to reach the stand-in.
 const FRAME_LOAD: Duration = Duration::from_secs(10);
 
@@ -1187,24 +1221,17 @@ async fn page_state(
     //    into that page: blocked with `restrict_frames`, or by a page
     //    policy that restricts frames; loaded otherwise.
     let outside_page = format!("{OUTSIDE_HOST}/injected?run={run}");
-    let seen = client
-        .execute_async(INJECT_FRAME, vec![json!(format!("https://{outside_page}"))])
-        .await
-        .expect("the frame insertion reports");
-    let violated = seen
-        .as_array()
-        .is_some_and(|v| v.iter().any(|v| v["directive"] == "frame-src"));
     let blocked = restrict_frames || restricts;
-    let framed = framed_within(
-        portal_js,
-        &outside_page,
-        if blocked {
-            Duration::from_millis(500)
-        } else {
-            FRAME_LOAD
-        },
-    )
-    .await;
+    let wait = if blocked {
+        Duration::from_millis(500)
+    } else {
+        FRAME_LOAD
+    };
+    let Injected {
+        framed,
+        violated,
+        seen,
+    } = inject_frame(client, portal_js, &outside_page, wait).await;
     if blocked && (framed || !violated) {
         findings.push(format!(
             "the frame of {OUTSIDE_HOST} was not blocked (loaded: {framed}, violations: {seen})"
@@ -1349,14 +1376,11 @@ async fn api_hosted_home(
         // The policy restricts frames all the same: another host's frame
         // is blocked.
         let injected = format!("{OUTSIDE_HOST}/injected?api-run={run}");
-        let seen = client
-            .execute_async(INJECT_FRAME, vec![json!(format!("https://{injected}"))])
-            .await
-            .expect("the frame insertion reports");
-        let violated = seen
-            .as_array()
-            .is_some_and(|v| v.iter().any(|v| v["directive"] == "frame-src"));
-        let framed = framed_within(portal_js, &injected, Duration::from_millis(500)).await;
+        let Injected {
+            framed,
+            violated,
+            seen,
+        } = inject_frame(client, portal_js, &injected, Duration::from_millis(500)).await;
         if framed || !violated {
             found.push(format!(
                 "the frame of {OUTSIDE_HOST} was not blocked (loaded: {framed}, violations: {seen})"
