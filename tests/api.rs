@@ -499,6 +499,22 @@ async fn invalidation_and_revocation() {
     );
 }
 
+/// The module docs: a failed revocation still drops the cached links, so
+/// the page never serves, from the cache, links a retried revocation may
+/// have revoked.
+#[tokio::test]
+async fn a_failed_revocation_drops_the_cached_links_too() {
+    let api = ApiLive::start().await;
+    let client = client(&api).build().unwrap();
+    client.customer_links(DEMO_CUSTOMER).await.unwrap();
+    api.fail_always(Some(Fault::Status(500)));
+    assert!(client.revoke_links(DEMO_CUSTOMER).await.is_err());
+    api.fail_always(None);
+    let before = api.count();
+    client.customer_links(DEMO_CUSTOMER).await.unwrap();
+    assert_eq!(api.count(), before + 1, "the lookup called the API again");
+}
+
 #[tokio::test]
 async fn upsert_creates_the_customer_and_caches_its_links() {
     let api = ApiLive::start().await;
