@@ -404,9 +404,9 @@
 //! a byte (the worst row measured: `&%63rylk=x` repeated) for a query made
 //! only of pairs named like `crylk` or `pa_query`, whatever their spelling.
 //! Served by axum, the costliest such query measured takes a request 2.6
-//! times as long as without the layer. Memory: nothing for a
-//! request without a link; for one with it, buffers bounded by the maximum
-//! length whatever the query's size, and at most 16 allocations.
+//! times as long as without the layer. Memory: nothing for a request
+//! without a link; for one with it, buffers bounded by the maximum length
+//! whatever the query's size, and at most 16 allocations.
 //! `benches/README.md`, in the repository, has the figures and how to
 //! measure them.
 //!
